@@ -1,0 +1,54 @@
+# Rathaus: the two set-up commands are `make demo` and `make test` (see README).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo serve test test-fast lint check messages clean
+
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
+	@command -v $(PYTHON) >/dev/null || { echo "Rathaus needs $(PYTHON)."; exit 1; }
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(STAMP)
+
+## install: Python packages, front-end libraries, system tools the tests need, translations.
+install: $(STAMP) system-packages messages
+
+.PHONY: system-packages
+system-packages:
+	@missing=""; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	fi
+
+messages: $(STAMP)
+	@cd src/rathaus && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
+
+## demo: install everything, build the demo city on SQLite and serve it at http://127.0.0.1:8000
+demo: install
+	RATHAUS_SECURE_COOKIES=0 $(BIN)/rathaus demo
+	@echo "Open http://127.0.0.1:8000 (stop with Ctrl+C)"
+	RATHAUS_SECURE_COOKIES=0 $(BIN)/rathaus serve 127.0.0.1:8000
+
+serve:
+	RATHAUS_SECURE_COOKIES=0 $(BIN)/rathaus serve 127.0.0.1:8000
+
+## test: install everything and run the whole test suite (DATABASE_URL picks the database).
+test: install
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy $$(ls src/rathaus/*/services.py src/rathaus/*/selectors.py)
+	$(BIN)/rathaus makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,1 @@
+"""Rathaus: the citizen service platform of a German municipality."""

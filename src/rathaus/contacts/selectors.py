@@ -1,0 +1,127 @@
+"""Reads of contacts and cases, tenant-scoped through django-scopes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.models import OrgUnit, Tenant
+
+from .models import OPEN_STATUSES, Case, Contact
+from .services import phone_key
+
+NEARLY_DUE_WORKING_DAYS = 1
+
+
+def open_contact_of(agent: User) -> Contact | None:
+    return (
+        Contact.objects.filter(agent=agent, ended_at__isnull=True).order_by("-started_at").first()
+    )
+
+
+@dataclass(frozen=True)
+class CitizenHistory:
+    contacts: list[Contact]
+    cases: list[Case]
+
+
+def citizen_history(*, phone: str = "", email: str = "", limit: int = 10) -> CitizenHistory:
+    """Earlier contacts and open cases of a caller, matched by phone number or e-mail."""
+    match = Q()
+    key = phone_key(phone)
+    if len(key) >= 6:
+        match |= Q(phone_key=key)
+    if email.strip():
+        match |= Q(email_key=email.strip().lower())
+    if not match:
+        return CitizenHistory([], [])
+    contacts = list(
+        Contact.objects.filter(match, ended_at__isnull=False)
+        .select_related("case", "agent")
+        .order_by("-started_at")[:limit]
+    )
+    cases = list(
+        Case.objects.filter(match, status__in=OPEN_STATUSES)
+        .select_related("org_unit")
+        .order_by("deadline")[:limit]
+    )
+    return CitizenHistory(contacts, cases)
+
+
+def callbacks_open(agent: User | None = None) -> QuerySet[Contact]:
+    qs = Contact.objects.filter(callback_due__isnull=False, callback_done_at__isnull=True)
+    if agent is not None:
+        qs = qs.filter(agent=agent)
+    return qs.select_related("agent").order_by("callback_due", "id")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str = ""  # "" = open, "all", or one status
+    due: str = ""  # "", "overdue", "week"
+    assignee: str = ""  # "", "me", "none" or a user id
+    service: int | None = None
+    channel: str = ""
+    q: str = ""
+
+
+def inbox_cases(
+    *,
+    tenant: Tenant,
+    units: QuerySet[OrgUnit],
+    user: User,
+    filters: InboxFilter,
+    now: dt.datetime | None = None,
+) -> QuerySet[Case]:
+    """The cases of some units, deadline first; a fixed number of queries per page."""
+    now = now or timezone.now()
+    qs = Case.objects.filter(org_unit__in=units)
+    if filters.status == "all":
+        pass
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    else:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if filters.due == "overdue":
+        qs = qs.filter(status__in=OPEN_STATUSES, paused_at__isnull=True, deadline__lt=now)
+    elif filters.due == "week":
+        calendar = WorkingCalendar.for_tenant(tenant)
+        qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=calendar.add_working_days(now, 5))
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.service:
+        qs = qs.filter(service_id=filters.service)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.q.strip():
+        term = filters.q.strip()
+        qs = qs.filter(Q(reference__icontains=term) | Q(subject__icontains=term))
+    return qs.select_related("org_unit", "assignee", "service").order_by("deadline", "id")
+
+
+def nearly_due_limit(tenant: Tenant, now: dt.datetime | None = None) -> dt.datetime:
+    """Cases due before this moment are highlighted as nearly due."""
+    return WorkingCalendar.for_tenant(tenant).add_working_days(
+        now or timezone.now(), NEARLY_DUE_WORKING_DAYS
+    )
+
+
+def case_by_reference(reference: str) -> Case:
+    return Case.objects.select_related("org_unit", "assignee", "service").get(reference=reference)
+
+
+def case_for_citizen(*, reference: str, email: str) -> Case | None:
+    """The citizen status page: both the reference and the case's e-mail must match."""
+    email = email.strip().lower()
+    if not email:
+        return None
+    return Case.objects.filter(reference=reference.strip(), email_key=email).first()

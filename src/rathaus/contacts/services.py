@@ -1,0 +1,440 @@
+"""Writes of the KC desk and the case lifecycle. Every write appends its events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from email.utils import make_msgid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rathaus.catalog.models import Service
+from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.models import ForwardPolicy, OrgUnit, Tenant
+from rathaus.core.services import event_append
+
+from .models import (
+    Case,
+    CaseCounter,
+    CaseMessage,
+    CaseStatus,
+    Channel,
+    Contact,
+    Direction,
+    MessageKind,
+    Outcome,
+    Priority,
+)
+
+DEFAULT_HANDOVER_DAYS = 5
+
+# Which status may follow which. "answered"/"closed" → "in_progress" is a reopening.
+TRANSITIONS: dict[str, set[str]] = {
+    CaseStatus.NEW: {CaseStatus.IN_PROGRESS, CaseStatus.WAITING, CaseStatus.ANSWERED},
+    CaseStatus.IN_PROGRESS: {CaseStatus.WAITING, CaseStatus.ANSWERED, CaseStatus.CLOSED},
+    CaseStatus.WAITING: {CaseStatus.IN_PROGRESS, CaseStatus.ANSWERED, CaseStatus.CLOSED},
+    CaseStatus.ANSWERED: {CaseStatus.CLOSED, CaseStatus.IN_PROGRESS},
+    CaseStatus.CLOSED: {CaseStatus.IN_PROGRESS},
+}
+
+
+def phone_key(phone: str) -> str:
+    """Digits only, with a German country prefix reduced to the national form (0…)."""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("0049"):
+        digits = "0" + digits[4:]
+    elif digits.startswith("49") and phone.strip().startswith("+"):
+        digits = "0" + digits[2:]
+    return digits
+
+
+def _citizen_fields(citizen: dict[str, str] | None) -> dict[str, str]:
+    citizen = {k: (v or "").strip() for k, v in (citizen or {}).items()}
+    fields = {
+        "citizen_name": citizen.get("name", ""),
+        "citizen_phone": citizen.get("phone", ""),
+        "citizen_email": citizen.get("email", "").lower(),
+        "citizen_address": citizen.get("address", ""),
+    }
+    fields["phone_key"] = phone_key(fields["citizen_phone"])
+    fields["email_key"] = fields["citizen_email"]
+    return fields
+
+
+# --- contacts ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_start(
+    *,
+    tenant: Tenant,
+    agent: User | None,
+    org_unit: OrgUnit | None,
+    channel: str,
+    direction: str = Direction.INBOUND,
+    started_at: dt.datetime | None = None,
+) -> Contact:
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    contact = Contact.objects.create(
+        tenant=tenant,
+        agent=agent,
+        org_unit=org_unit,
+        channel=channel,
+        direction=direction,
+        started_at=started_at or timezone.now(),
+    )
+    event_append(
+        tenant=tenant,
+        subject_kind="contact",
+        subject_id=contact.pk,
+        activity="contact_started",
+        actor=agent,
+        org_unit=org_unit,
+        channel=channel,
+        timestamp=contact.started_at,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_finish(
+    *,
+    contact: Contact,
+    outcome: str,
+    actor: User | None,
+    summary: str = "",
+    services: Sequence[Service] = (),
+    citizen: dict[str, str] | None = None,
+    callback_due: dt.datetime | None = None,
+    handover: dict[str, Any] | None = None,
+    join_case: Case | None = None,
+    ended_at: dt.datetime | None = None,
+) -> Contact:
+    """Close a running contact with its outcome.
+
+    1. Validate the outcome and what it needs (a callback time, a hand-over target).
+    2. Store note, services and the minimal citizen data; stop the clock.
+    3. For a hand-over, create a case (or join an open one) and link it.
+    4. Append `contact_finished` with outcome and handling time, the KPI source.
+    """
+    if contact.ended_at is not None:
+        raise ValidationError(_("This contact is already finished."))
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": _("Choose an outcome.")})
+    if outcome == Outcome.CALLBACK and callback_due is None:
+        raise ValidationError({"callback_due": _("A promised callback needs a due time.")})
+    if outcome == Outcome.HANDED_OVER and handover is None and join_case is None:
+        raise ValidationError({"outcome": _("A hand-over needs a service or a unit.")})
+    contact.outcome = outcome
+    contact.summary = summary.strip()
+    contact.callback_due = callback_due if outcome == Outcome.CALLBACK else None
+    contact.ended_at = ended_at or timezone.now()
+    for field, value in _citizen_fields(citizen).items():
+        setattr(contact, field, value)
+    if outcome == Outcome.HANDED_OVER:
+        if join_case is not None:
+            contact.case = join_case
+            _event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
+        else:
+            assert handover is not None
+            contact.case = case_create(
+                tenant=contact.tenant,
+                channel=contact.channel,
+                actor=actor,
+                citizen=citizen,
+                description=handover.get("description") or contact.summary,
+                subject=handover.get("subject") or "",
+                service=handover.get("service"),
+                org_unit=handover.get("org_unit"),
+                priority=handover.get("priority", Priority.NORMAL),
+                created_at=contact.ended_at,
+            )
+    contact.save()
+    contact.services.set(services)
+    event_append(
+        tenant=contact.tenant,
+        subject_kind="contact",
+        subject_id=contact.pk,
+        activity="contact_finished",
+        actor=actor,
+        org_unit=contact.org_unit,
+        channel=contact.channel,
+        timestamp=contact.ended_at,
+        payload={
+            "outcome": outcome,
+            "handling_seconds": contact.handling_seconds,
+            "services": [s.pk for s in services],
+            "case": contact.case.reference if contact.case else None,
+        },
+    )
+    return contact
+
+
+@transaction.atomic
+def callback_done(*, contact: Contact, actor: User | None) -> Contact:
+    if contact.callback_due is None or contact.callback_done_at is not None:
+        raise ValidationError(_("There is no open callback on this contact."))
+    contact.callback_done_at = timezone.now()
+    contact.save(update_fields=["callback_done_at"])
+    event_append(
+        tenant=contact.tenant,
+        subject_kind="contact",
+        subject_id=contact.pk,
+        activity="callback_done",
+        actor=actor,
+        org_unit=contact.org_unit,
+        channel=contact.channel,
+    )
+    return contact
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+def _event(case: Case, activity: str, actor: User | None, payload: dict[str, Any]) -> None:
+    event_append(
+        tenant=case.tenant,
+        subject_kind="case",
+        subject_id=case.reference,
+        activity=activity,
+        actor=actor,
+        org_unit=case.org_unit,
+        channel=case.channel,
+        payload=payload,
+    )
+
+
+def _next_reference(tenant: Tenant, when: dt.datetime) -> str:
+    """The next number of the tenant's year, e.g. 2026-004711; call inside a transaction.
+
+    1. Make sure the year's counter row exists (a concurrent insert is ignored, not an error).
+    2. Lock that row (PostgreSQL: row lock; SQLite: the IMMEDIATE write lock already held),
+       so concurrent hand-overs queue here and each gets the next number exactly once.
+    The unique constraint on (tenant, reference) backs this up in the database.
+    """
+    year = timezone.localtime(when).year
+    CaseCounter.objects.bulk_create([CaseCounter(tenant=tenant, year=year)], ignore_conflicts=True)
+    counter = CaseCounter.objects.select_for_update().get(tenant=tenant, year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{year}-{counter.last_number:06d}"
+
+
+@transaction.atomic
+def case_create(
+    *,
+    tenant: Tenant,
+    channel: str,
+    actor: User | None,
+    subject: str = "",
+    description: str = "",
+    service: Service | None = None,
+    org_unit: OrgUnit | None = None,
+    citizen: dict[str, str] | None = None,
+    priority: int = Priority.NORMAL,
+    created_at: dt.datetime | None = None,
+) -> Case:
+    unit = org_unit or (service.org_unit if service else None)
+    if unit is None:
+        raise ValidationError(
+            {"org_unit": _("Choose the responsible unit: the service names none.")}
+        )
+    if unit.tenant_id != tenant.pk or (service is not None and service.tenant_id != tenant.pk):
+        raise ValidationError(_("Service and unit must belong to this municipality."))
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    if priority not in Priority.values:
+        raise ValidationError({"priority": _("Unknown priority.")})
+    created = created_at or timezone.now()
+    days = service.handover_days if service else DEFAULT_HANDOVER_DAYS
+    case = Case(
+        tenant=tenant,
+        reference=_next_reference(tenant, created),
+        subject=(subject or (service.name if service else "")).strip()[:255]
+        or _("Inquiry without subject"),
+        description=description.strip(),
+        service=service,
+        org_unit=unit,
+        priority=priority,
+        channel=channel,
+        created_at=created,
+        deadline=WorkingCalendar.for_tenant(tenant).add_working_days(created, days),
+        **_citizen_fields(citizen),
+    )
+    case.full_clean(exclude=["tenant", "service", "org_unit"])
+    case.save()
+    _event(
+        case,
+        "case_created",
+        actor,
+        {
+            "service": service.pk if service else None,
+            "deadline": case.deadline.isoformat(),
+            "working_days": days,
+        },
+    )
+    return case
+
+
+@transaction.atomic
+def case_set_status(
+    *, case: Case, status: str, actor: User | None, now: dt.datetime | None = None
+) -> Case:
+    """Move a case along its lifecycle.
+
+    Waiting for the citizen pauses the deadline clock; leaving that state moves the deadline
+    on by the working days spent waiting, so the department is not blamed for the citizen.
+    """
+    if status not in TRANSITIONS.get(case.status, set()):
+        raise ValidationError(
+            _("A case cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": case.get_status_display(), "new": CaseStatus(status).label}
+        )
+    now = now or timezone.now()
+    old = case.status
+    payload: dict[str, Any] = {"from": old, "to": status}
+    if old == CaseStatus.WAITING and case.paused_at is not None:
+        calendar = WorkingCalendar.for_tenant(case.tenant)
+        zone = calendar.zone
+        paused = calendar.working_days_between(
+            case.paused_at.astimezone(zone).date(), now.astimezone(zone).date()
+        )
+        case.deadline = calendar.add_working_days(case.deadline, paused)
+        case.paused_at = None
+        payload.update(paused_working_days=paused, deadline=case.deadline.isoformat())
+    if status == CaseStatus.WAITING:
+        case.paused_at = now
+    if status == CaseStatus.ANSWERED:
+        case.answered_at = now
+    if status == CaseStatus.CLOSED:
+        case.closed_at = now
+    reopened = old in (CaseStatus.ANSWERED, CaseStatus.CLOSED) and status == CaseStatus.IN_PROGRESS
+    if reopened:
+        case.answered_at = case.closed_at = None
+    case.status = status
+    case.save()
+    _event(case, "case_reopened" if reopened else f"case_{status}", actor, payload)
+    return case
+
+
+@transaction.atomic
+def case_assign(*, cases: Iterable[Case], assignee: User | None, actor: User | None) -> int:
+    count = 0
+    for case in cases:
+        if case.assignee_id == (assignee.pk if assignee else None):
+            continue
+        case.assignee = assignee
+        case.save(update_fields=["assignee"])
+        _event(case, "case_assigned", actor, {"assignee": assignee.pk if assignee else None})
+        count += 1
+    return count
+
+
+@transaction.atomic
+def case_forward(
+    *,
+    case: Case,
+    org_unit: OrgUnit,
+    reason: str,
+    actor: User | None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """Hand a case to another unit. The tenant decides whether the deadline starts again."""
+    if not case.is_open:
+        raise ValidationError(_("Only open cases can be forwarded."))
+    if org_unit.tenant_id != case.tenant_id:
+        raise ValidationError({"org_unit": _("Unknown unit.")})
+    if org_unit.pk == case.org_unit_id:
+        raise ValidationError({"org_unit": _("The case is already with this unit.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the case is forwarded.")})
+    previous = case.org_unit
+    case.org_unit = org_unit
+    case.assignee = None
+    if case.tenant.case_forward_policy == ForwardPolicy.RESTART:
+        days = case.service.handover_days if case.service else DEFAULT_HANDOVER_DAYS
+        start = now or timezone.now()
+        case.deadline = WorkingCalendar.for_tenant(case.tenant).add_working_days(start, days)
+    case.save()
+    _event(
+        case,
+        "case_forwarded",
+        actor,
+        {"from_unit": previous.pk, "to_unit": org_unit.pk, "deadline": case.deadline.isoformat()},
+    )
+    CaseMessage.objects.create(
+        tenant=case.tenant,
+        case=case,
+        kind=MessageKind.NOTE,
+        author=actor,
+        body=_("Forwarded from %(old)s to %(new)s: %(reason)s")
+        % {"old": previous.name, "new": org_unit.name, "reason": reason.strip()},
+    )
+    return case
+
+
+@transaction.atomic
+def case_note_add(*, case: Case, body: str, actor: User | None) -> CaseMessage:
+    if not body.strip():
+        raise ValidationError({"body": _("The note is empty.")})
+    message = CaseMessage.objects.create(
+        tenant=case.tenant, case=case, kind=MessageKind.NOTE, author=actor, body=body.strip()
+    )
+    _event(case, "case_note_added", actor, {"message": message.pk})
+    return message
+
+
+def reply_subject(case: Case) -> str:
+    """The reference in brackets lets a citizen's answer find its case again."""
+    return f"[{case.reference}] {case.subject}"
+
+
+def sender_of(tenant: Tenant) -> str:
+    return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL
+
+
+@transaction.atomic
+def case_reply_email(
+    *, case: Case, body: str, actor: User | None, answered: bool = True
+) -> CaseMessage:
+    """Answer the citizen by e-mail; the mail leaves over SMTP once the transaction commits.
+
+    Marking the case answered is the default because a reply usually is the answer; a
+    question back to the citizen passes `answered=False` and sets "waiting" instead.
+    """
+    if not case.citizen_email:
+        raise ValidationError(_("The case has no e-mail address to reply to."))
+    if not body.strip():
+        raise ValidationError({"body": _("The reply is empty.")})
+    message_id = make_msgid(domain=sender_of(case.tenant).rpartition("@")[2] or "localhost")
+    message = CaseMessage.objects.create(
+        tenant=case.tenant,
+        case=case,
+        kind=MessageKind.EMAIL_OUT,
+        author=actor,
+        subject=reply_subject(case),
+        body=body.strip(),
+        message_id=message_id,
+    )
+    _event(case, "case_replied", actor, {"message": message.pk, "medium": "email"})
+    target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
+    if case.status != target:
+        case_set_status(case=case, status=target, actor=actor)
+    email = EmailMessage(
+        subject=message.subject,
+        body=message.body,
+        from_email=sender_of(case.tenant),
+        to=[case.citizen_email],
+        headers={"Message-ID": message_id},
+    )
+    transaction.on_commit(lambda: email.send(fail_silently=False))
+    return message

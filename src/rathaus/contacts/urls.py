@@ -1,0 +1,18 @@
+from django.urls import path
+
+from rathaus.contacts import views
+
+app_name = "contacts"
+urlpatterns = [
+    path("kc/", views.desk, name="desk"),
+    path("kc/start/", views.contact_start, name="contact_start"),
+    path("kc/contact/<int:pk>/", views.contact_page, name="contact"),
+    path("kc/history/", views.citizen_history, name="citizen_history"),
+    path("kc/callbacks/", views.callbacks, name="callbacks"),
+    path("kc/callbacks/<int:pk>/done/", views.callback_done, name="callback_done"),
+    path("cases/", views.inbox, name="inbox"),
+    path("cases/assign/", views.inbox_assign, name="inbox_assign"),
+    path("cases/<str:reference>/", views.case_detail, name="case"),
+    path("cases/<str:reference>/<slug:action>/", views.case_action, name="case_action"),
+    path("status/<slug:tenant_slug>/", views.citizen_status, name="citizen_status"),
+]

@@ -1,0 +1,420 @@
+"""Staff pages of the KC desk and the department inbox; the citizen status page."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_scopes import scope
+
+from rathaus.core.models import Membership, Role, Tenant
+from rathaus.core.permissions import has_role, role_required
+from rathaus.core.selectors import events_of_subject, units_visible_to
+
+from . import selectors, services
+from .forms import (
+    AssignForm,
+    CitizenStatusForm,
+    ContactFinishForm,
+    ContactStartForm,
+    ForwardForm,
+    NoteForm,
+    ReplyForm,
+    StatusForm,
+)
+from .models import Case, CaseStatus, Channel, Contact, Outcome
+
+DESK_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD)
+CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
+PAGE_SIZE = 25
+STATUS_ATTEMPTS = 10  # per address and quarter of an hour on the citizen status page
+STATUS_WINDOW = 15 * 60
+
+
+def _home_unit(request: HttpRequest) -> Any:
+    memberships = request.memberships  # type: ignore[attr-defined]
+    kc = next(
+        (m.org_unit for m in memberships if m.org_unit.is_kc or m.role == Role.KC_AGENT), None
+    )
+    return kc or (memberships[0].org_unit if memberships else None)
+
+
+# --- the desk ------------------------------------------------------------------------------
+
+
+@role_required(*DESK_ROLES)
+def desk(request: HttpRequest) -> HttpResponse:
+    running = selectors.open_contact_of(request.user)  # type: ignore[arg-type]
+    if running is not None:
+        return redirect("contacts:contact", pk=running.pk)
+    today = timezone.localdate()
+    mine_today = Contact.objects.filter(agent=request.user, started_at__date=today)
+    return render(
+        request,
+        "contacts/desk.html",
+        {
+            "start_form": ContactStartForm(),
+            "callbacks": selectors.callbacks_open(request.user)[:10],  # type: ignore[arg-type]
+            "done_today": mine_today.exclude(ended_at=None).count(),
+            "answered_today": mine_today.filter(outcome=Outcome.ANSWERED).count(),
+        },
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def contact_start(request: HttpRequest) -> HttpResponse:
+    form = ContactStartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a channel."))
+        return redirect("contacts:desk")
+    running = selectors.open_contact_of(request.user)  # type: ignore[arg-type]
+    contact = running or services.contact_start(
+        tenant=request.tenant,  # type: ignore[attr-defined]
+        agent=request.user,  # type: ignore[arg-type]
+        org_unit=_home_unit(request),
+        channel=form.cleaned_data["channel"],
+    )
+    return redirect("contacts:contact", pk=contact.pk)
+
+
+@role_required(*DESK_ROLES)
+def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk, agent=request.user, ended_at__isnull=True)
+    form = ContactFinishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        service = data["service"]
+        handover = None
+        if data["outcome"] == Outcome.HANDED_OVER and not data["join_case"]:
+            handover = {
+                "service": service,
+                "org_unit": data["handover_unit"],
+                "subject": data["handover_subject"],
+                "priority": data["priority"],
+            }
+        try:
+            contact = services.contact_finish(
+                contact=contact,
+                outcome=data["outcome"],
+                actor=request.user,  # type: ignore[arg-type]
+                summary=data["summary"],
+                services=[service] if service else [],
+                citizen={
+                    "name": data["citizen_name"],
+                    "phone": data["citizen_phone"],
+                    "email": data["citizen_email"],
+                    "address": data["citizen_address"],
+                },
+                callback_due=data["callback_due"],
+                handover=handover,
+                join_case=data["join_case"] or None,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if contact.case:
+                messages.success(
+                    request,
+                    _("Handed over as case %(ref)s to %(unit)s, due %(due)s.")
+                    % {
+                        "ref": contact.case.reference,
+                        "unit": contact.case.org_unit.name,
+                        "due": timezone.localtime(contact.case.deadline).strftime("%d.%m.%Y"),
+                    },
+                )
+            else:
+                messages.success(
+                    request, _("Contact saved: %(o)s.") % {"o": contact.get_outcome_display()}
+                )
+            return redirect("contacts:desk")
+    return render(request, "contacts/contact.html", {"contact": contact, "form": form})
+
+
+@role_required(*DESK_ROLES)
+def citizen_history(request: HttpRequest) -> HttpResponse:
+    history = selectors.citizen_history(
+        phone=request.GET.get("citizen_phone", "")[:50],
+        email=request.GET.get("citizen_email", "")[:254],
+    )
+    return render(request, "contacts/partials/citizen_history.html", {"history": history})
+
+
+@role_required(*DESK_ROLES)
+def callbacks(request: HttpRequest) -> HttpResponse:
+    everyone = has_role(request, Role.TEAM_LEAD) and request.GET.get("all") == "1"
+    rows = selectors.callbacks_open(None if everyone else request.user)  # type: ignore[arg-type]
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "contacts/callbacks.html",
+        {
+            "page": page,
+            "everyone": everyone,
+            "now": timezone.now(),
+            "is_lead": has_role(request, Role.TEAM_LEAD),
+        },
+    )
+
+
+@role_required(*DESK_ROLES)
+@require_POST
+def callback_done(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk)
+    if contact.agent_id != request.user.pk and not has_role(request, Role.TEAM_LEAD):
+        raise PermissionDenied
+    try:
+        services.callback_done(contact=contact, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Callback marked as done."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("contacts:callbacks")
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+def _visible_units(request: HttpRequest) -> Any:
+    return units_visible_to(request.memberships)  # type: ignore[attr-defined]
+
+
+def _sees_all_cases(request: HttpRequest) -> bool:
+    # The KC answers callers about any case; controllers need the whole picture.
+    return has_role(request, Role.KC_AGENT, Role.CONTROLLER, Role.TENANT_ADMIN)
+
+
+def _case_for(request: HttpRequest, reference: str, *, edit: bool = False) -> Case:
+    try:
+        case = selectors.case_by_reference(reference)
+    except Case.DoesNotExist:
+        raise Http404 from None
+    own_unit = _visible_units(request).filter(pk=case.org_unit_id).exists()
+    if edit and not (own_unit or has_role(request, Role.TENANT_ADMIN)):
+        raise PermissionDenied
+    if not (own_unit or _sees_all_cases(request)):
+        raise Http404
+    return case
+
+
+def _inbox_filter(request: HttpRequest) -> selectors.InboxFilter:
+    get = request.GET
+    service = get.get("service", "")
+    return selectors.InboxFilter(
+        status=get.get("status", "")
+        if get.get("status", "") in {"", "all", *CaseStatus.values}
+        else "",
+        due=get.get("due", "") if get.get("due", "") in {"", "overdue", "week"} else "",
+        assignee=get.get("assignee", "")[:12],
+        service=int(service) if service.isdigit() else None,
+        channel=get.get("channel", "") if get.get("channel", "") in Channel.values else "",
+        q=get.get("q", "")[:100],
+    )
+
+
+def _colleagues(request: HttpRequest) -> Any:
+    return (
+        get_user_model()
+        .objects.filter(
+            pk__in=Membership.objects.filter(org_unit__in=_visible_units(request)).values("user")
+        )
+        .order_by("last_name", "username")
+    )
+
+
+@role_required(*CASE_ROLES)
+def inbox(request: HttpRequest) -> HttpResponse:
+    filters = _inbox_filter(request)
+    cases = selectors.inbox_cases(
+        tenant=request.tenant,  # type: ignore[attr-defined]
+        units=_visible_units(request),
+        user=request.user,  # type: ignore[arg-type]
+        filters=filters,
+    )
+    if request.GET.get("format") == "csv":
+        return _cases_csv(cases)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "contacts/inbox.html",
+        {
+            "page": page,
+            "filters": filters,
+            "querystring": query.urlencode(),
+            "now": timezone.now(),
+            "nearly_due": selectors.nearly_due_limit(request.tenant),  # type: ignore[attr-defined]
+            "statuses": CaseStatus.choices,
+            "channels": Channel.choices,
+            "colleagues": _colleagues(request),
+            "assign_form": AssignForm(users=_colleagues(request)),
+        },
+    )
+
+
+def _cases_csv(cases: Any) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="vorgaenge.csv"'
+    response.write("\ufeff")  # Excel needs the BOM to read UTF-8
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow(
+        [_("Reference"), _("Subject"), _("Status"), _("Unit"), _("Assignee"), _("Channel"),
+         _("Created"), _("Deadline")]
+    )  # fmt: skip
+    for case in cases.iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                case.reference,
+                case.subject,
+                case.get_status_display(),
+                case.org_unit.name,
+                case.assignee.get_username() if case.assignee else "",
+                case.get_channel_display(),
+                timezone.localtime(case.created_at).strftime("%d.%m.%Y %H:%M"),
+                timezone.localtime(case.deadline).strftime("%d.%m.%Y %H:%M"),
+            ]
+        )
+    return response
+
+
+@role_required(Role.CLERK, Role.TEAM_LEAD)
+@require_POST
+def inbox_assign(request: HttpRequest) -> HttpResponse:
+    form = AssignForm(request.POST, users=_colleagues(request))
+    references = request.POST.getlist("cases")[: PAGE_SIZE * 4]
+    if not form.is_valid() or not references:
+        messages.error(request, _("Choose cases and a colleague."))
+        return redirect("contacts:inbox")
+    cases = list(
+        Case.objects.filter(reference__in=references, org_unit__in=_visible_units(request))
+    )
+    count = services.case_assign(
+        cases=cases,
+        assignee=form.cleaned_data["assignee"],
+        actor=request.user,  # type: ignore[arg-type]
+    )
+    messages.success(request, _("%(n)d cases assigned.") % {"n": count})
+    return redirect(request.POST.get("next") or "contacts:inbox")
+
+
+@role_required(*CASE_ROLES)
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _case_for(request, reference)
+    can_edit = _visible_units(request).filter(pk=case.org_unit_id).exists() or has_role(
+        request, Role.TENANT_ADMIN
+    )
+    return render(
+        request,
+        "contacts/case_detail.html",
+        {
+            "case": case,
+            "can_edit": can_edit,
+            "now": timezone.now(),
+            "messages_": case.messages.select_related("author"),
+            "contacts": case.contacts.select_related("agent").order_by("started_at"),
+            "events": events_of_subject("case", case.reference),
+            "status_form": StatusForm(initial={"status": case.status}),
+            "next_statuses": sorted(services.TRANSITIONS.get(case.status, set())),
+            "assign_form": AssignForm(
+                users=_colleagues(request), initial={"assignee": case.assignee}
+            ),
+            "forward_form": ForwardForm(),
+            "note_form": NoteForm(),
+            "reply_form": ReplyForm(),
+        },
+    )
+
+
+@role_required(*CASE_ROLES)
+@require_POST
+def case_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    """One endpoint per action of the case page; notes are open to everyone who sees the case."""
+    case = _case_for(request, reference, edit=action != "note")
+    actor = request.user
+    forms_by_action = {
+        "status": lambda: StatusForm(request.POST),
+        "assign": lambda: AssignForm(request.POST, users=_colleagues(request)),
+        "forward": lambda: ForwardForm(request.POST),
+        "note": lambda: NoteForm(request.POST),
+        "reply": lambda: ReplyForm(request.POST),
+    }
+    if action not in forms_by_action:
+        raise Http404
+    form = forms_by_action[action]()
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("contacts:case", reference=case.reference)
+    data = form.cleaned_data
+    try:
+        if action == "status":
+            services.case_set_status(case=case, status=data["status"], actor=actor)  # type: ignore[arg-type]
+        elif action == "assign":
+            services.case_assign(cases=[case], assignee=data["assignee"], actor=actor)  # type: ignore[arg-type]
+        elif action == "forward":
+            services.case_forward(
+                case=case, org_unit=data["org_unit"], reason=data["reason"], actor=actor
+            )  # type: ignore[arg-type]
+        elif action == "note":
+            services.case_note_add(case=case, body=data["body"], actor=actor)  # type: ignore[arg-type]
+        else:
+            services.case_reply_email(
+                case=case, body=data["body"], actor=actor, answered=data["answered"]
+            )  # type: ignore[arg-type]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Saved."))
+    if action == "forward" and not _visible_units(request).filter(pk=case.org_unit_id).exists():
+        return redirect("contacts:inbox")
+    return redirect("contacts:case", reference=case.reference)
+
+
+# --- the citizen status page (no login) -----------------------------------------------------
+
+
+def _too_many_attempts(request: HttpRequest) -> bool:
+    key = f"case-status:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, STATUS_WINDOW)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, STATUS_WINDOW)
+        attempts = 1
+    return attempts > STATUS_ATTEMPTS
+
+
+def citizen_status(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, slug=tenant_slug)
+    form = CitizenStatusForm(request.POST or None)
+    case = None
+    status = 200
+    if request.method == "POST":
+        if _too_many_attempts(request):
+            form = CitizenStatusForm()
+            messages.error(request, _("Too many attempts. Please try again in 15 minutes."))
+            status = 429
+        elif form.is_valid():
+            with scope(tenant=tenant):
+                case = selectors.case_for_citizen(
+                    reference=form.cleaned_data["reference"], email=form.cleaned_data["email"]
+                )
+            if case is None:
+                form.add_error(
+                    None, _("We found no inquiry with this reference and e-mail address.")
+                )
+    return render(
+        request,
+        "contacts/citizen_status.html",
+        {"form": form, "case": case, "public_tenant": tenant},
+        status=status,
+    )

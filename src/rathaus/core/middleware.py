@@ -1,0 +1,54 @@
+"""Tenant selection and the Content-Security-Policy header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_scopes import scope
+
+from rathaus.core.selectors import memberships_of_user, roles_of, tenants_of_user
+
+SESSION_TENANT_KEY = "rathaus_tenant_id"
+
+
+class TenantMiddleware:
+    """Enters the scope of the signed-in person's active tenant for the whole request.
+
+    A person may belong to several tenants; the active one is kept in the session. A person
+    with no membership (and anonymous citizens) get an empty scope: scoped queries return
+    nothing instead of another municipality's rows.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None  # type: ignore[attr-defined]
+        request.tenants = []  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
+        request.roles = set()  # type: ignore[attr-defined]
+        if request.user.is_authenticated:
+            tenants = tenants_of_user(request.user)
+            wanted = request.session.get(SESSION_TENANT_KEY)
+            active = next((t for t in tenants if t.pk == wanted), tenants[0] if tenants else None)
+            request.tenants = tenants  # type: ignore[attr-defined]
+            if active is not None:
+                request.tenant = active  # type: ignore[attr-defined]
+                request.memberships = memberships_of_user(request.user, active)  # type: ignore[attr-defined]
+                request.roles = roles_of(request.memberships)  # type: ignore[attr-defined]
+        tenant_scope = request.tenant if request.tenant is not None else []  # type: ignore[attr-defined]
+        with scope(tenant=tenant_scope):
+            return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.CONTENT_SECURITY_POLICY:
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response

@@ -1,0 +1,45 @@
+"""Reads of the core app that more than one place uses. All are tenant-scoped."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+from django_scopes import scopes_disabled
+
+from rathaus.core.models import Event, Membership, OrgUnit, Role, Tenant
+
+
+def tenants_of_user(user: User) -> list[Tenant]:
+    """The tenants a person belongs to. Runs before a scope exists, hence scopes_disabled."""
+    with scopes_disabled():
+        return list(Tenant.objects.filter(membership__user=user).distinct().order_by("name"))
+
+
+def memberships_of_user(user: User, tenant: Tenant) -> list[Membership]:
+    with scopes_disabled():
+        return list(
+            Membership.objects.filter(user=user, tenant=tenant)
+            .select_related("org_unit")
+            .order_by("role")
+        )
+
+
+def roles_of(memberships: list[Membership]) -> set[str]:
+    return {m.role for m in memberships}
+
+
+def units_visible_to(memberships: list[Membership]) -> QuerySet[OrgUnit]:
+    """Units a person may act for: their own units, and for team leads the whole subtree."""
+    condition = Q(pk__in=[m.org_unit_id for m in memberships])
+    for m in memberships:
+        if m.role in (Role.TEAM_LEAD, Role.TENANT_ADMIN, Role.CONTROLLER):
+            condition |= Q(path__startswith=m.org_unit.path)
+    return OrgUnit.objects.filter(condition)
+
+
+def events_of_subject(subject_kind: str, subject_id: object) -> QuerySet[Event]:
+    return (
+        Event.objects.filter(subject_kind=subject_kind, subject_id=str(subject_id))
+        .select_related("actor", "org_unit")
+        .order_by("timestamp", "id")
+    )

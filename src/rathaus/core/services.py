@@ -1,0 +1,152 @@
+"""Writes of the core app. Every write appends its events in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from rathaus.core.models import ClosingDay, Event, Membership, OrgUnit, Role, Tenant
+
+
+def event_append(
+    *,
+    tenant: Tenant,
+    subject_kind: str,
+    subject_id: object,
+    activity: str,
+    actor: User | None = None,
+    org_unit: OrgUnit | None = None,
+    channel: str = "",
+    payload: dict[str, Any] | None = None,
+    timestamp: dt.datetime | None = None,
+) -> Event:
+    """Append one event. Call it inside the calling service's transaction.
+
+    The payload must not hold personal data (names, addresses, e-mail): those live in the
+    domain rows so retention rules can erase them while the event statistics survive.
+    """
+    if actor is not None and not actor.is_authenticated:
+        actor = None
+    return Event.objects.create(
+        tenant=tenant,
+        subject_kind=subject_kind,
+        subject_id=str(subject_id),
+        activity=activity,
+        actor=actor,
+        org_unit=org_unit,
+        channel=channel,
+        payload=payload or {},
+        timestamp=timestamp or timezone.now(),
+    )
+
+
+@transaction.atomic
+def tenant_create(*, name: str, slug: str, ags: str, state: str, **contact: Any) -> Tenant:
+    tenant = Tenant(name=name, slug=slug, ags=ags, state=state, **contact)
+    tenant.full_clean()
+    tenant.save()
+    event_append(
+        tenant=tenant, subject_kind="tenant", subject_id=tenant.pk, activity="tenant_created"
+    )
+    return tenant
+
+
+@transaction.atomic
+def org_unit_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    code: str,
+    kind: str,
+    parent: OrgUnit | None = None,
+    cost_centre: str = "",
+    email: str = "",
+    is_kc: bool = False,
+    actor: User | None = None,
+) -> OrgUnit:
+    if parent is not None and parent.tenant_id != tenant.pk:
+        raise ValueError("The parent unit belongs to another tenant.")
+    unit = OrgUnit(
+        tenant=tenant,
+        parent=parent,
+        name=name,
+        code=code,
+        kind=kind,
+        cost_centre=cost_centre,
+        email=email,
+        is_kc=is_kc,
+    )
+    unit.full_clean(exclude=["path"])
+    unit.save()
+    unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+    unit.save(update_fields=["path"])
+    event_append(
+        tenant=tenant,
+        subject_kind="org_unit",
+        subject_id=unit.pk,
+        activity="org_unit_created",
+        actor=actor,
+    )
+    return unit
+
+
+@transaction.atomic
+def membership_grant(
+    *, user: User, org_unit: OrgUnit, role: str, actor: User | None = None
+) -> Membership:
+    membership, created = Membership.objects.get_or_create(
+        user=user, tenant=org_unit.tenant, org_unit=org_unit, role=Role(role)
+    )
+    if created:
+        event_append(
+            tenant=org_unit.tenant,
+            subject_kind="membership",
+            subject_id=membership.pk,
+            activity="membership_granted",
+            actor=actor,
+            org_unit=org_unit,
+            payload={"role": role, "user_id": user.pk},
+        )
+    return membership
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, password: str, first_name: str = "", last_name: str = "", email: str = ""
+) -> Any:
+    user = get_user_model().objects.create_user(
+        username=username,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+    )
+    return user
+
+
+@transaction.atomic
+def closing_day_add(
+    *, tenant: Tenant, date: dt.date, name: str, actor: User | None = None
+) -> ClosingDay:
+    day = ClosingDay.objects.filter(tenant=tenant, date=date).first()
+    if day is not None and day.name == name:
+        return day
+    if day is None:
+        day = ClosingDay(tenant=tenant, date=date)
+    day.name = name
+    day.full_clean()
+    day.save()
+    event_append(
+        tenant=tenant,
+        subject_kind="closing_day",
+        subject_id=day.pk,
+        activity="closing_day_set",
+        actor=actor,
+        payload={"date": date.isoformat()},
+    )
+    return day

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from rathaus.core import views
+
+app_name = "core"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("tenant/", views.tenant_switch, name="tenant_switch"),
+    path("organisation/", views.organisation, name="organisation"),
+]

@@ -1,0 +1,77 @@
+"""Start page per role, tenant switcher, organisation overview."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rathaus.catalog import selectors as catalog_selectors
+from rathaus.core.middleware import SESSION_TENANT_KEY
+from rathaus.core.models import Event, OrgUnit, Role
+from rathaus.core.permissions import role_required
+from rathaus.core.selectors import units_visible_to
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.tenant is None:  # type: ignore[attr-defined]
+        return render(request, "core/no_tenant.html", status=403)
+    roles = request.roles  # type: ignore[attr-defined]
+    context: dict[str, object] = {"memberships": request.memberships}  # type: ignore[attr-defined]
+    if roles & {Role.KNOWLEDGE_EDITOR, Role.TENANT_ADMIN}:
+        context["review_due"] = catalog_selectors.articles_due_for_review()[:5]
+        context["review_due_count"] = catalog_selectors.articles_due_for_review().count()
+    if roles & {Role.CLERK, Role.TEAM_LEAD}:
+        units = units_visible_to(request.memberships)  # type: ignore[attr-defined]
+        context["unit_services"] = catalog_selectors.services_of_units(units)[:10]
+    if roles & {Role.CONTROLLER, Role.PROCESS_MANAGER, Role.TENANT_ADMIN, Role.TEAM_LEAD}:
+        since = timezone.now() - dt.timedelta(days=30)
+        context["activity"] = (
+            Event.objects.filter(timestamp__gte=since)
+            .values("activity")
+            .annotate(n=Count("id"))
+            .order_by("-n", "activity")[:10]
+        )
+    return render(request, "core/home.html", context)
+
+
+@login_required
+@require_POST
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("tenant", "")
+    allowed = {str(t.pk): t for t in request.tenants}  # type: ignore[attr-defined]
+    if wanted not in allowed:
+        messages.error(request, _("You are not a member of that municipality."))
+    else:
+        request.session[SESSION_TENANT_KEY] = allowed[wanted].pk
+        messages.success(
+            request, _("You are now working for %(name)s.") % {"name": allowed[wanted].name}
+        )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    return redirect(next_url or "core:home")
+
+
+@role_required(
+    Role.TEAM_LEAD,
+    Role.CONTROLLER,
+    Role.PROCESS_MANAGER,
+    Role.KNOWLEDGE_EDITOR,
+    Role.CLERK,
+    Role.KC_AGENT,
+)
+def organisation(request: HttpRequest) -> HttpResponse:
+    units = OrgUnit.objects.annotate(staff=Count("memberships__user", distinct=True)).order_by(
+        "path"
+    )
+    return render(request, "core/organisation.html", {"units": units})

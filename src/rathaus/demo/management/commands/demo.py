@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from rathaus.demo import city
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo city Musterstadt (idempotent) and print the demo logins."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--no-migrate", action="store_true", help="Do not apply database migrations first."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_migrate"]:
+            self.stdout.write("Applying database migrations …")
+            call_command("migrate", interactive=False, verbosity=0)
+        city.build(lambda line: self.stdout.write(line))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nThe demo city is ready. Logins (password for all: {city.DEMO_PASSWORD}):"
+            )
+        )
+        for login in city.LOGINS:
+            self.stdout.write(
+                f"  {login.username:<18} {login.first_name} {login.last_name:<10} {login.description}"
+            )
+        self.stdout.write("  (admin also administers the second tenant Gemeinde Beispieldorf)")

@@ -1,0 +1,151 @@
+"""Shared fixtures: two municipalities with the same shape, so every test can check isolation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django_scopes import scope, scopes_disabled
+
+from rathaus.catalog import services as catalog_services
+from rathaus.catalog.models import Article, Service, ServiceStatus
+from rathaus.core import services as core_services
+from rathaus.core.models import OrgUnit, OrgUnitKind, Role, Tenant
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Tests create many users; the production hasher is deliberately slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    tenant: Tenant
+    units: dict[str, OrgUnit]
+    users: dict[str, object] = field(default_factory=dict)
+    service: Service | None = None
+    article: Article | None = None
+
+    def client(self, role: str) -> Client:
+        client = Client()
+        client.force_login(self.users[role])
+        return client
+
+
+def _world(slug: str, ags: str, state: str = "NW") -> World:
+    tenant = core_services.tenant_create(
+        name=f"Stadt {slug.title()}", slug=slug, ags=ags, state=state
+    )
+    with scope(tenant=tenant):
+        root = core_services.org_unit_create(
+            tenant=tenant, name="Verwaltung", code="verwaltung", kind=OrgUnitKind.ADMINISTRATION
+        )
+        kc = core_services.org_unit_create(
+            tenant=tenant,
+            name="KC",
+            code="kc",
+            kind=OrgUnitKind.FACHBEREICH,
+            parent=root,
+            is_kc=True,
+        )
+        office = core_services.org_unit_create(
+            tenant=tenant,
+            name="Bürgeramt",
+            code="buergeramt",
+            kind=OrgUnitKind.FACHBEREICH,
+            parent=root,
+        )
+        team = core_services.org_unit_create(
+            tenant=tenant,
+            name="Bürgerbüro Mitte",
+            code="bb-mitte",
+            kind=OrgUnitKind.ABTEILUNG,
+            parent=office,
+        )
+        world = World(tenant=tenant, units={"root": root, "kc": kc, "office": office, "team": team})
+        placements = {
+            Role.KC_AGENT: kc,
+            Role.CLERK: team,
+            Role.TEAM_LEAD: office,
+            Role.KNOWLEDGE_EDITOR: kc,
+            Role.CONTROLLER: root,
+            Role.PROCESS_MANAGER: root,
+            Role.TENANT_ADMIN: root,
+        }
+        for role, unit in placements.items():
+            user = core_services.user_create(
+                username=f"{slug}-{role}", password="x-unused-password"
+            )
+            core_services.membership_grant(user=user, org_unit=unit, role=role)
+            world.users[role] = user
+        world.service = catalog_services.service_create(
+            tenant=tenant,
+            name=f"Personalausweis {slug}",
+            leika_key="99008001000000",
+            keywords="Perso, Ausweis",
+            summary="Der Personalausweis weist Sie aus.",
+            org_unit=team,
+            status=ServiceStatus.PUBLISHED,
+        )
+        world.article = catalog_services.article_create(
+            tenant=tenant,
+            question=f"Personalausweis verloren {slug}?",
+            answer="Melden Sie den Verlust.",
+            services=[world.service],
+            published=True,
+        )
+    return world
+
+
+@pytest.fixture
+def world_a(db: None) -> World:
+    return _world("alpha", "05999101")
+
+
+@pytest.fixture
+def world_b(db: None) -> World:
+    return _world("beta", "09999102", state="BY")
+
+
+@pytest.fixture
+def unscoped():
+    with scopes_disabled():
+        yield
+
+
+class _Inbox:
+    """Collects what the local SMTP server receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on a free local port; Django's mail goes there."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()

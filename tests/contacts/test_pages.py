@@ -1,0 +1,270 @@
+"""The KC desk, the inbox, the case page and the citizen status page through HTTP."""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from rathaus.contacts import services
+from rathaus.contacts.models import Case, CaseStatus, Contact
+from rathaus.core.models import Event
+
+
+def hand_over(world, **citizen):
+    with scope(tenant=world.tenant):
+        return services.case_create(
+            tenant=world.tenant,
+            channel="phone",
+            actor=world.users["kc_agent"],
+            service=world.service,
+            subject="Ausweis beschädigt",
+            citizen={"email": "erika@example.org", **citizen},
+        )
+
+
+def test_an_agent_answers_one_call_and_hands_another_over(world_a):
+    agent = world_a.client("kc_agent")
+    desk = agent.get(reverse("contacts:desk"))
+    assert desk.status_code == 200 and b"contact-start" in desk.content
+    started = agent.post(reverse("contacts:contact_start"), {"channel": "phone"})
+    with scopes_disabled():
+        contact = Contact.objects.get()
+    assert started.url == reverse("contacts:contact", args=[contact.pk])
+    # While a contact runs, the desk leads back to it instead of starting a second one.
+    assert agent.get(reverse("contacts:desk")).url == started.url
+    page = agent.get(started.url)
+    assert b"desk-q" in page.content and b"contact-clock" in page.content
+    done = agent.post(
+        started.url,
+        {"outcome": "answered", "service": world_a.service.pk, "summary": "erklärt", "priority": 2},
+    )
+    assert done.status_code == 302
+    agent.post(reverse("contacts:contact_start"), {"channel": "email"})
+    with scopes_disabled():
+        second = Contact.objects.get(ended_at=None)
+    url = reverse("contacts:contact", args=[second.pk])
+    # A hand-over without a way to answer the citizen is refused with a clear message.
+    refused = agent.post(
+        url, {"outcome": "handed_over", "service": world_a.service.pk, "priority": 2}
+    )
+    assert refused.status_code == 200 and "citizen_email" in refused.context["form"].errors
+    handed = agent.post(
+        url,
+        {
+            "outcome": "handed_over",
+            "service": world_a.service.pk,
+            "citizen_email": "erika@example.org",
+            "handover_subject": "Ausweis beschädigt",
+            "priority": 2,
+        },
+        follow=True,
+    )
+    with scopes_disabled():
+        case = Case.objects.get()
+    assert case.reference in handed.content.decode()
+    assert case.org_unit == world_a.units["team"] and case.channel == "email"
+
+
+def test_callback_needs_a_due_time_and_appears_in_the_callback_list(world_a):
+    agent = world_a.client("kc_agent")
+    agent.post(reverse("contacts:contact_start"), {"channel": "phone"})
+    with scopes_disabled():
+        contact = Contact.objects.get()
+    url = reverse("contacts:contact", args=[contact.pk])
+    assert agent.post(url, {"outcome": "callback", "priority": 2}).status_code == 200
+    due = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    agent.post(
+        url, {"outcome": "callback", "callback_due": due, "citizen_phone": "0171 99", "priority": 2}
+    )
+    listing = agent.get(reverse("contacts:callbacks"))
+    assert b"0171 99" in listing.content
+    agent.post(reverse("contacts:callback_done", args=[contact.pk]))
+    assert b"0171 99" not in agent.get(reverse("contacts:callbacks")).content
+
+
+def test_the_desk_shows_a_callers_earlier_contacts_and_open_cases(world_a, world_b):
+    case = hand_over(world_a, phone="+49 171 5551234")
+    with scope(tenant=world_b.tenant):  # the same number in another municipality
+        services.case_create(
+            tenant=world_b.tenant,
+            channel="phone",
+            actor=None,
+            service=world_b.service,
+            subject="Sache der Gemeinde Beta",
+            citizen={"phone": "0171 5551234"},
+        )
+    client = world_a.client("kc_agent")
+    response = client.get(reverse("contacts:citizen_history"), {"citizen_phone": "0171/5551234"})
+    text = response.content.decode()
+    assert case.reference in text and "Ausweis beschädigt" in text
+    assert "Sache der Gemeinde Beta" not in text
+    unknown = client.get(reverse("contacts:citizen_history"), {"citizen_phone": "0171 000000"})
+    assert case.reference not in unknown.content.decode()
+
+
+def test_inbox_shows_the_units_cases_with_deadline_and_leads_see_sub_units(world_a):
+    case = hand_over(world_a)
+    clerk = world_a.client("clerk")
+    page = clerk.get(reverse("contacts:inbox"))
+    assert case.reference in page.content.decode()
+    assert (
+        world_a.client("team_lead")
+        .get(reverse("contacts:inbox"))
+        .content.count(case.reference.encode())
+    )
+    # The KC agent's own inbox holds the KC's cases, not the office's.
+    assert (
+        case.reference
+        not in world_a.client("kc_agent").get(reverse("contacts:inbox")).content.decode()
+    )
+    csv_export = clerk.get(reverse("contacts:inbox"), {"format": "csv"})
+    assert case.reference in csv_export.content.decode("utf-8-sig")
+    overdue = clerk.get(reverse("contacts:inbox"), {"due": "overdue"})
+    assert case.reference not in overdue.content.decode()
+
+
+def test_inbox_uses_a_fixed_number_of_queries(world_a, django_assert_max_num_queries):
+    for _ in range(3):
+        hand_over(world_a)
+    clerk = world_a.client("clerk")
+    clerk.get(reverse("contacts:inbox"))
+    with django_assert_max_num_queries(14) as few:
+        clerk.get(reverse("contacts:inbox"))
+    for _ in range(20):
+        hand_over(world_a)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        clerk.get(reverse("contacts:inbox"))
+
+
+def test_bulk_assign_and_case_actions(world_a):
+    cases = [hand_over(world_a) for _ in range(2)]
+    lead = world_a.client("team_lead")
+    clerk_user = world_a.users["clerk"]
+    lead.post(
+        reverse("contacts:inbox_assign"),
+        {"cases": [c.reference for c in cases], "assignee": clerk_user.pk},
+    )
+    with scopes_disabled():
+        assert set(Case.objects.values_list("assignee", flat=True)) == {clerk_user.pk}
+    clerk = world_a.client("clerk")
+    url = lambda action: reverse("contacts:case_action", args=[cases[0].reference, action])  # noqa: E731
+    clerk.post(url("status"), {"status": "in_progress"})
+    clerk.post(url("note"), {"body": "Rückfrage beim Standesamt"})
+    clerk.post(url("status"), {"status": "closed"})
+    page = clerk.get(reverse("contacts:case", args=[cases[0].reference]))
+    text = page.content.decode()
+    assert "Rückfrage beim Standesamt" in text and "case_in_progress" in text
+    with scopes_disabled():
+        assert Case.objects.get(pk=cases[0].pk).status == CaseStatus.CLOSED
+    # An impossible step is refused with a message, not a crash.
+    clerk.post(url("status"), {"status": "waiting"})
+    with scopes_disabled():
+        assert Case.objects.get(pk=cases[0].pk).status == CaseStatus.CLOSED
+
+
+def test_forward_moves_the_case_out_of_the_clerks_inbox(world_a):
+    case = hand_over(world_a)
+    clerk = world_a.client("clerk")
+    response = clerk.post(
+        reverse("contacts:case_action", args=[case.reference, "forward"]),
+        {"org_unit": world_a.units["kc"].pk, "reason": "KC klärt das"},
+    )
+    assert response.url == reverse("contacts:inbox")
+    assert case.reference not in clerk.get(reverse("contacts:inbox")).content.decode()
+    assert clerk.get(reverse("contacts:case", args=[case.reference])).status_code == 404
+
+
+def test_reply_by_email_goes_out_over_smtp_with_the_reference(
+    world_a, smtp_server, django_capture_on_commit_callbacks
+):
+    world_a.tenant.case_sender_email = "buergerservice@alpha.example"
+    world_a.tenant.save()
+    case = hand_over(world_a)
+    clerk = world_a.client("clerk")
+    with django_capture_on_commit_callbacks(execute=True):
+        clerk.post(
+            reverse("contacts:case_action", args=[case.reference, "reply"]),
+            {"body": "Ihr neuer Ausweis liegt bereit.", "answered": "on"},
+        )
+    [mail] = smtp_server.messages
+    assert mail["Subject"] == f"[{case.reference}] Ausweis beschädigt"
+    assert mail["To"] == "erika@example.org" and mail["From"] == "buergerservice@alpha.example"
+    assert "Ihr neuer Ausweis liegt bereit." in mail.get_content()
+    with scopes_disabled():
+        case.refresh_from_db()
+        assert case.status == CaseStatus.ANSWERED
+        assert case.messages.get().message_id == mail["Message-ID"]
+
+
+@pytest.mark.parametrize("role", ["knowledge_editor", "process_manager"])
+def test_roles_without_case_work_get_403(world_a, role):
+    case = hand_over(world_a)
+    client = world_a.client(role)
+    assert client.get(reverse("contacts:inbox")).status_code == 403
+    assert client.get(reverse("contacts:case", args=[case.reference])).status_code == 403
+    assert client.get(reverse("contacts:desk")).status_code == 403
+
+
+def test_tenant_isolation_of_every_contacts_page(world_a, world_b):
+    case_b = hand_over(world_b)
+    with scope(tenant=world_b.tenant):
+        contact_b = services.contact_start(
+            tenant=world_b.tenant, agent=world_b.users["kc_agent"], org_unit=None, channel="phone"
+        )
+    for role in ("kc_agent", "clerk", "team_lead", "tenant_admin"):
+        client = world_a.client(role)
+        assert client.get(reverse("contacts:case", args=[case_b.reference])).status_code == 404
+        for action in ("status", "note", "reply", "forward", "assign"):
+            url = reverse("contacts:case_action", args=[case_b.reference, action])
+            assert client.post(url, {"status": "closed", "body": "x"}).status_code == 404
+        assert (
+            case_b.reference
+            not in client.get(reverse("contacts:inbox"), {"status": "all"}).content.decode()
+        )
+    agent = world_a.client("kc_agent")
+    assert agent.get(reverse("contacts:contact", args=[contact_b.pk])).status_code == 404
+    assert agent.post(reverse("contacts:callback_done", args=[contact_b.pk])).status_code == 404
+    # The same reference number exists in both towns; A's own case is A's.
+    case_a = hand_over(world_a)
+    assert case_a.reference == case_b.reference
+    page = world_a.client("clerk").get(reverse("contacts:case", args=[case_a.reference]))
+    assert page.status_code == 200 and page.context["case"].tenant == world_a.tenant
+    with scopes_disabled():
+        assert Event.objects.filter(tenant=world_a.tenant, subject_id=case_b.reference).count() == 1
+
+
+def test_citizen_status_page_shows_status_and_deadline_only_with_matching_email(world_a, world_b):
+    cache.clear()
+    case = hand_over(world_a, name="Erika Muster")
+    citizen = Client()
+    url = reverse("contacts:citizen_status", args=["alpha"])
+    assert citizen.get(url).status_code == 200
+    wrong = citizen.post(url, {"reference": case.reference, "email": "other@example.org"})
+    assert "case-status" not in wrong.content.decode() and b"Erika" not in wrong.content
+    right = citizen.post(url, {"reference": case.reference, "email": "ERIKA@example.org"})
+    text = right.content.decode()
+    assert "citizen-case-status" in text and "Neu" in text and "Erika" not in text
+    assert "Ausweis" not in text  # the subject stays internal
+    # The same reference at the other town's page does not find Alpha's case.
+    other = citizen.post(
+        reverse("contacts:citizen_status", args=["beta"]),
+        {"reference": case.reference, "email": "erika@example.org"},
+    )
+    assert "citizen-case-status" not in other.content.decode()
+    bad = citizen.post(url, {"reference": "4711", "email": "x"})
+    assert "2026-004711" in bad.content.decode()
+
+
+def test_citizen_status_page_is_rate_limited(world_a):
+    cache.clear()
+    citizen = Client()
+    url = reverse("contacts:citizen_status", args=["alpha"])
+    codes = [
+        citizen.post(url, {"reference": f"2026-{n:06d}", "email": "x@example.org"}).status_code
+        for n in range(12)
+    ]
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
