@@ -14,7 +14,6 @@ import sys
 
 ALIASES = {
     "serve": ["runserver", "--noreload"],
-    "worker": ["db_worker"],
     "import-dldb": ["import_dldb"],
 }
 

@@ -37,7 +37,10 @@ def browser():
 def page(browser, settings):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
+    # bypass_csp only lets the test inject axe-core; the pages themselves keep their CSP.
+    context = browser.new_context(
+        locale="de-DE", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo_city(transactional_db):
-    call_command("demo", "--no-migrate", stdout=io.StringIO())
+    call_command("demo", "--no-migrate", "--activity-days", "0", stdout=io.StringIO())
 
 
 def login(page, live_server, username):
@@ -36,7 +36,7 @@ def test_agent_logs_in_and_searches(page, live_server, demo_city):
     search = page.get_by_label("Worum geht es dem Bürger?")
     search.press_sequentially("Personalausweis verloren", delay=20)
     facts = page.locator("#desk-facts")
-    facts.get_by_role("heading", name="Personalausweis", exact=True).wait_for()
+    facts.get_by_role("heading", name="Verlust oder Diebstahl Personalausweis").wait_for()
     assert "Mitzubringende Unterlagen" in facts.inner_text()
     assert axe_violations(page) == []
     shot(page, "desk-personalausweis-verloren")

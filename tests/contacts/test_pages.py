@@ -268,3 +268,38 @@ def test_citizen_status_page_is_rate_limited(world_a):
         for n in range(12)
     ]
     assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+
+
+def test_reply_by_letter_creates_a_pdf_on_the_letterhead(world_a, tmp_path, settings):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    settings.MEDIA_ROOT = tmp_path
+    world_a.tenant.address = "Rathausplatz 1\n59999 Alpha"
+    world_a.tenant.save()
+    case = hand_over(world_a, name="Erika Muster", address="Hauptstr. 5\n59999 Alpha")
+    clerk = world_a.client("clerk")
+    clerk.post(
+        reverse("contacts:case_action", args=[case.reference, "letter"]),
+        {"body": "Ihr Ausweis liegt zur Abholung bereit.", "answered": "on"},
+    )
+    with scopes_disabled():
+        attachment = case.attachments.get()
+        assert Case.objects.get(pk=case.pk).status == CaseStatus.ANSWERED
+    download = clerk.get(reverse("contacts:case_attachment", args=[case.reference, attachment.pk]))
+    assert download["Content-Type"] == "application/pdf"
+    text = PdfReader(BytesIO(b"".join(download.streaming_content))).pages[0].extract_text()
+    for expected in ("Stadt Alpha", case.reference, "Erika Muster", "Hauptstr. 5", "Abholung"):
+        assert expected in text
+    # Other roles and other towns cannot fetch it.
+    assert world_a.client("knowledge_editor").get(download.request["PATH_INFO"]).status_code == 403
+
+
+def test_a_letter_needs_a_postal_address(world_a):
+    case = hand_over(world_a)
+    world_a.client("clerk").post(
+        reverse("contacts:case_action", args=[case.reference, "letter"]), {"body": "Text"}
+    )
+    with scopes_disabled():
+        assert not case.attachments.exists() and Case.objects.get(pk=case.pk).status == "new"

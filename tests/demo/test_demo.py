@@ -11,7 +11,7 @@ from rathaus.demo.city import DEMO_PASSWORD, LOGINS
 
 def run_demo() -> str:
     out = io.StringIO()
-    call_command("demo", "--no-migrate", stdout=out)
+    call_command("demo", "--no-migrate", "--activity-days", "0", stdout=out)
     return out.getvalue()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,8 @@ from rathaus.core.models import ForwardPolicy, OrgUnit, Tenant
 from rathaus.core.services import event_append
 
 from .models import (
+    OPEN_STATUSES,
+    Attachment,
     Case,
     CaseCounter,
     CaseMessage,
@@ -437,4 +440,63 @@ def case_reply_email(
         headers={"Message-ID": message_id},
     )
     transaction.on_commit(lambda: email.send(fail_silently=False))
+    return message
+
+
+@transaction.atomic
+def cases_escalate(*, tenant: Tenant, now: dt.datetime | None = None) -> list[Case]:
+    """Record once per case that its deadline has passed (the worker runs this regularly)."""
+    now = now or timezone.now()
+    overdue = list(
+        Case.objects.select_for_update()
+        .filter(
+            tenant=tenant,
+            status__in=OPEN_STATUSES,
+            paused_at__isnull=True,
+            deadline__lt=now,
+            escalated_at__isnull=True,
+        )
+        .select_related("org_unit")
+        .order_by("deadline", "id")
+    )
+    for case in overdue:
+        case.escalated_at = now
+        case.save(update_fields=["escalated_at"])
+        _event(case, "case_escalated", None, {"deadline": case.deadline.isoformat()})
+    return overdue
+
+
+@transaction.atomic
+def case_reply_letter(
+    *, case: Case, body: str, actor: User | None, answered: bool = True
+) -> CaseMessage:
+    """Answer the citizen by letter: a PDF on the tenant's letterhead, kept with the case."""
+    from .letters import render_letter
+
+    if not case.citizen_address.strip():
+        raise ValidationError(_("The case has no postal address for a letter."))
+    if not body.strip():
+        raise ValidationError({"body": _("The reply is empty.")})
+    message = CaseMessage.objects.create(
+        tenant=case.tenant,
+        case=case,
+        kind=MessageKind.LETTER,
+        author=actor,
+        subject=reply_subject(case),
+        body=body.strip(),
+    )
+    pdf = render_letter(case=case, body=message.body, author=actor, date=message.created_at)
+    attachment = Attachment(
+        tenant=case.tenant,
+        case=case,
+        filename=f"Schreiben-{case.reference}-{message.pk}.pdf",
+        content_type="application/pdf",
+        size=len(pdf),
+    )
+    attachment.file.save(attachment.filename, ContentFile(pdf), save=False)
+    attachment.save()
+    _event(case, "case_replied", actor, {"message": message.pk, "medium": "letter"})
+    target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
+    if case.status != target:
+        case_set_status(case=case, status=target, actor=actor)
     return message

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ from .forms import (
     ReplyForm,
     StatusForm,
 )
-from .models import Case, CaseStatus, Channel, Contact, Outcome
+from .models import Attachment, Case, CaseStatus, Channel, Contact, Outcome
 
 DESK_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD)
 CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
@@ -321,6 +321,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "can_edit": can_edit,
             "now": timezone.now(),
             "messages_": case.messages.select_related("author"),
+            "attachments": case.attachments.order_by("created_at"),
             "contacts": case.contacts.select_related("agent").order_by("started_at"),
             "events": events_of_subject("case", case.reference),
             "status_form": StatusForm(initial={"status": case.status}),
@@ -347,6 +348,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
         "forward": lambda: ForwardForm(request.POST),
         "note": lambda: NoteForm(request.POST),
         "reply": lambda: ReplyForm(request.POST),
+        "letter": lambda: ReplyForm(request.POST),
     }
     if action not in forms_by_action:
         raise Http404
@@ -366,6 +368,10 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
             )  # type: ignore[arg-type]
         elif action == "note":
             services.case_note_add(case=case, body=data["body"], actor=actor)  # type: ignore[arg-type]
+        elif action == "letter":
+            services.case_reply_letter(
+                case=case, body=data["body"], actor=actor, answered=data["answered"]
+            )  # type: ignore[arg-type]
         else:
             services.case_reply_email(
                 case=case, body=data["body"], actor=actor, answered=data["answered"]
@@ -377,6 +383,18 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
     if action == "forward" and not _visible_units(request).filter(pk=case.org_unit_id).exists():
         return redirect("contacts:inbox")
     return redirect("contacts:case", reference=case.reference)
+
+
+@role_required(*CASE_ROLES)
+def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    case = _case_for(request, reference)
+    attachment = get_object_or_404(Attachment, pk=pk, case=case)
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
+    )
+    response["Content-Type"] = attachment.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- the citizen status page (no login) -----------------------------------------------------

@@ -241,3 +241,15 @@ class Event(TenantOwned):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("Events are append-only.")
+
+
+class TimerState(models.Model):
+    """When a periodic job of the worker runs next. Shared by all workers, locked while running."""
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run = models.DateTimeField()
+    last_run = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

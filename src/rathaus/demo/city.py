@@ -21,6 +21,7 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Article, Service, ServiceStatus
 from rathaus.core import services as core_services
 from rathaus.core.models import Membership, OrgUnit, OrgUnitKind, Role, Tenant
+from rathaus.demo.activity import build_activity
 
 DATA = Path(__file__).parent / "data"
 DEMO_PASSWORD = "Rathaus-Demo-2026"
@@ -289,7 +290,7 @@ def build_neighbour() -> None:
             )
 
 
-def build(progress: Progress) -> Tenant:
+def build(progress: Progress, *, activity_days: int = 365) -> Tenant:
     progress("Musterstadt: tenant and organisation")
     tenant = build_tenant()
     with scope(tenant=tenant):
@@ -303,6 +304,9 @@ def build(progress: Progress) -> Tenant:
         progress("Musterstadt: knowledge base")
         editor = get_user_model().objects.get(username="editor")
         load_articles(tenant, services, editor, progress)
+        if activity_days:
+            progress(f"Musterstadt: {activity_days} days of KC activity")
+            build_activity(tenant, units, days=activity_days, progress=progress)
     progress("Beispieldorf: second tenant")
     build_neighbour()
     return tenant

@@ -15,12 +15,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-migrate", action="store_true", help="Do not apply database migrations first."
         )
+        parser.add_argument(
+            "--activity-days",
+            type=int,
+            default=365,
+            help="Days of KC activity (contacts, cases, calls) to generate; 0 for none.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             self.stdout.write("Applying database migrations …")
             call_command("migrate", interactive=False, verbosity=0)
-        city.build(lambda line: self.stdout.write(line))
+        city.build(lambda line: self.stdout.write(line), activity_days=options["activity_days"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nThe demo city is ready. Logins (password for all: {city.DEMO_PASSWORD}):"

@@ -1,0 +1,35 @@
+"""The contacts app's periodic jobs, called by the worker's timers for every tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django_scopes import scope
+
+from rathaus.core.models import Tenant
+
+from . import notifications, services
+
+
+def escalate_all(now: dt.datetime) -> int:
+    count = 0
+    for tenant in Tenant.objects.all():
+        with scope(tenant=tenant):
+            count += len(services.cases_escalate(tenant=tenant, now=now))
+    return count
+
+
+def digest_all(now: dt.datetime) -> int:
+    count = 0
+    for tenant in Tenant.objects.all():
+        with scope(tenant=tenant):
+            count += notifications.overdue_digest_send(tenant=tenant, now=now)
+    return count
+
+
+def poll_mail_all(now: dt.datetime) -> int:
+    try:
+        from .mail import poll_all_mailboxes
+    except ImportError:  # the e-mail channel is not installed in this build
+        return 0
+    return int(poll_all_mailboxes() or 0)

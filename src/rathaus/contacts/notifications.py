@@ -1,0 +1,68 @@
+"""The daily digest of overdue cases for team leads (sent by the worker's timer)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.mail import EmailMessage, get_connection
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from rathaus.core.models import Membership, OrgUnit, Role, Tenant
+from rathaus.core.services import event_append
+
+from .models import OPEN_STATUSES, Case
+from .services import sender_of
+
+
+def overdue_digest_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Mail each team lead the overdue cases of their unit and its sub-units; returns mails sent.
+
+    One mail per lead, not per case, so a bad day does not flood anyone's inbox.
+    """
+    now = now or timezone.now()
+    overdue = list(
+        Case.objects.filter(
+            tenant=tenant, status__in=OPEN_STATUSES, paused_at__isnull=True, deadline__lt=now
+        )
+        .select_related("org_unit", "assignee")
+        .order_by("deadline", "id")
+    )
+    if not overdue:
+        return 0
+    leads = (
+        Membership.objects.filter(tenant=tenant, role=Role.TEAM_LEAD)
+        .exclude(user__email="")
+        .select_related("user", "org_unit")
+    )
+    messages = []
+    for membership in leads:
+        unit: OrgUnit = membership.org_unit
+        cases = [c for c in overdue if c.org_unit.path.startswith(unit.path)]
+        if not cases:
+            continue
+        with translation.override("de"):
+            body = render_to_string(
+                "contacts/mail/overdue_digest.txt",
+                {"unit": unit, "cases": cases, "tenant": tenant, "now": now},
+            )
+            subject = f"Überfällige Vorgänge: {len(cases)} in {unit.name}"
+        messages.append(
+            EmailMessage(
+                subject=subject,
+                body=body,
+                from_email=sender_of(tenant),
+                to=[membership.user.email],
+            )
+        )
+        event_append(
+            tenant=tenant,
+            subject_kind="org_unit",
+            subject_id=unit.pk,
+            activity="overdue_digest_sent",
+            org_unit=unit,
+            payload={"cases": len(cases), "lead": membership.user_id},
+        )
+    if messages:
+        get_connection().send_messages(messages)
+    return len(messages)

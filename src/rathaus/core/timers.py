@@ -1,0 +1,77 @@
+"""Periodic jobs of the worker: deadlines, digests, mailbox polling.
+
+Every worker process runs `run_due_timers` about once a minute. A job's row is locked with
+SKIP LOCKED while it runs, so with several workers (PostgreSQL) each job still runs once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from rathaus.core.models import TimerState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str
+    job: str  # dotted path of a function taking `now`
+    every: dt.timedelta | None = None
+    daily_at: dt.time | None = None  # local time of the installation
+
+    def next_after(self, now: dt.datetime) -> dt.datetime:
+        if self.every is not None:
+            return now + self.every
+        assert self.daily_at is not None
+        local = timezone.localtime(now)
+        run = local.replace(
+            hour=self.daily_at.hour, minute=self.daily_at.minute, second=0, microsecond=0
+        )
+        return run if run > local else run + dt.timedelta(days=1)
+
+
+TIMERS = [
+    Timer("cases.escalate", "rathaus.contacts.jobs.escalate_all", every=dt.timedelta(minutes=15)),
+    Timer("cases.overdue_digest", "rathaus.contacts.jobs.digest_all", daily_at=dt.time(7, 0)),
+    Timer("mail.poll", "rathaus.contacts.jobs.poll_mail_all", every=dt.timedelta(minutes=2)),
+]
+
+
+def run_due_timers(now: dt.datetime | None = None, timers: list[Timer] | None = None) -> list[str]:
+    """Run every job that is due; returns the names that ran. A failing job is logged, retried."""
+    now = now or timezone.now()
+    ran = []
+    for timer in timers or TIMERS:
+        # Interval jobs start at once; a daily job waits for its first time of day.
+        first = now if timer.every is not None else timer.next_after(now)
+        TimerState.objects.get_or_create(name=timer.name, defaults={"next_run": first})
+        with transaction.atomic():
+            state = (
+                TimerState.objects.select_for_update(skip_locked=True)
+                .filter(name=timer.name, next_run__lte=now)
+                .first()
+            )
+            if state is None:
+                continue
+            try:
+                job: Callable[[dt.datetime], object] = import_string(timer.job)
+                with transaction.atomic():
+                    job(now)
+                state.last_error = ""
+            except Exception:  # a broken job must not stop the others; it is retried next time
+                log.exception("Timer %s failed", timer.name)
+                state.last_error = traceback.format_exc()[-4000:]
+            state.last_run = now
+            state.next_run = timer.next_after(now)
+            state.save()
+            ran.append(timer.name)
+    return ran
