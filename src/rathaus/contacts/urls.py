@@ -13,6 +13,11 @@ urlpatterns = [
     path("cases/", views.inbox, name="inbox"),
     path("cases/assign/", views.inbox_assign, name="inbox_assign"),
     path("cases/<str:reference>/", views.case_detail, name="case"),
+    path(
+        "cases/<str:reference>/attachments/<int:pk>/",
+        views.case_attachment,
+        name="case_attachment",
+    ),
     path("cases/<str:reference>/<slug:action>/", views.case_action, name="case_action"),
     path("status/<slug:tenant_slug>/", views.citizen_status, name="citizen_status"),
 ]
