@@ -210,3 +210,19 @@ LOGGING = {
 
 # Search: how many hits the desk shows, and the fuzzy threshold for typo tolerance.
 RATHAUS_SEARCH_LIMIT = env_int("RATHAUS_SEARCH_LIMIT", 10, minimum=1)
+
+# REST API (rathaus.api): token auth, scopes and error handling live on the API's base view.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "rathaus.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rathaus API",
+    "DESCRIPTION": "Services, contacts, cases and call records of one municipality. "
+    "Authenticate with `Authorization: Bearer <token>`; each token is bound to one "
+    "municipality and carries scopes per action.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

@@ -1,2 +1,27 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from rathaus.api import views
+
 app_name = "api"
-urlpatterns: list = []
+
+# References look like 2026-004711; the pattern keeps junk (and NUL bytes) out of queries.
+REFERENCE = r"(?P<reference>[0-9A-Za-z][0-9A-Za-z-]{0,19})"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/units/", views.UnitList.as_view(), name="units"),
+    path("v1/services/", views.ServiceList.as_view(), name="services"),
+    path("v1/services/<int:pk>/", views.ServiceDetail.as_view(), name="service"),
+    path("v1/search/", views.Search.as_view(), name="search"),
+    path("v1/contacts/", views.ContactList.as_view(), name="contacts"),
+    path("v1/contacts/<int:pk>/", views.ContactDetail.as_view(), name="contact"),
+    path("v1/cases/", views.CaseList.as_view(), name="cases"),
+    re_path(rf"^v1/cases/{REFERENCE}/$", views.CaseDetail.as_view(), name="case"),
+    re_path(
+        rf"^v1/cases/{REFERENCE}/status/$", views.CaseStatusChange.as_view(), name="case-status"
+    ),
+    re_path(rf"^v1/cases/{REFERENCE}/forward/$", views.CaseForward.as_view(), name="case-forward"),
+    re_path(rf"^v1/cases/{REFERENCE}/reply/$", views.CaseReply.as_view(), name="case-reply"),
+    path("v1/calls/", views.CallRecordImport.as_view(), name="calls"),
+]

@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.catalog.models import Service
@@ -101,6 +102,11 @@ class Contact(TenantOwned, CitizenData):
         if self.ended_at is None:
             return None
         return int((self.ended_at - self.started_at).total_seconds())
+
+    @cached_property
+    def service_ids(self) -> list[int]:
+        """Uses a prefetch when there is one; a service that just wrote the links sets it."""
+        return [s.pk for s in self.services.all()]
 
 
 class Priority(models.IntegerChoices):

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Service
 from rathaus.core.calendar import WorkingCalendar
-from rathaus.core.models import ForwardPolicy, OrgUnit, Tenant
-from rathaus.core.services import event_append
+from rathaus.core.models import Event, ForwardPolicy, OrgUnit, Tenant
+from rathaus.core.services import event_append, event_build
 
 from .models import (
     OPEN_STATUSES,
@@ -67,7 +67,7 @@ def _citizen_fields(citizen: dict[str, str] | None) -> dict[str, str]:
         "citizen_email": citizen.get("email", "").lower(),
         "citizen_address": citizen.get("address", ""),
     }
-    fields["phone_key"] = phone_key(fields["citizen_phone"])
+    fields["phone_key"] = phone_key(fields["citizen_phone"])[:30]  # a lookup key, not the number
     fields["email_key"] = fields["citizen_email"]
     return fields
 
@@ -108,6 +108,78 @@ def contact_start(
     return contact
 
 
+def _apply_outcome(
+    contact: Contact,
+    *,
+    outcome: str,
+    actor: User | None,
+    summary: str,
+    citizen: dict[str, str] | None,
+    callback_due: dt.datetime | None,
+    handover: dict[str, Any] | None,
+    join_case: Case | None,
+    ended_at: dt.datetime,
+) -> None:
+    """Validate an outcome and what it needs, set the fields, create the case of a hand-over."""
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": _("Choose an outcome.")})
+    if ended_at < contact.started_at:
+        raise ValidationError({"ended_at": _("The end lies before the start.")})
+    if outcome == Outcome.CALLBACK and callback_due is None:
+        raise ValidationError({"callback_due": _("A promised callback needs a due time.")})
+    if outcome == Outcome.HANDED_OVER and handover is None and join_case is None:
+        raise ValidationError({"outcome": _("A hand-over needs a service or a unit.")})
+    contact.outcome = outcome
+    contact.summary = summary.strip()
+    contact.callback_due = callback_due if outcome == Outcome.CALLBACK else None
+    contact.ended_at = ended_at
+    for field, value in _citizen_fields(citizen).items():
+        setattr(contact, field, value)
+    if outcome != Outcome.HANDED_OVER:
+        return
+    if join_case is not None:
+        contact.case = join_case
+        return
+    assert handover is not None
+    contact.case = case_create(
+        tenant=contact.tenant,
+        channel=contact.channel,
+        actor=actor,
+        citizen=citizen,
+        description=handover.get("description") or contact.summary,
+        subject=handover.get("subject") or "",
+        service=handover.get("service"),
+        org_unit=handover.get("org_unit"),
+        priority=handover.get("priority", Priority.NORMAL),
+        created_at=contact.ended_at,
+    )
+
+
+def _contact_event(
+    contact: Contact, activity: str, actor: User | None, payload: dict[str, Any] | None = None
+) -> Event:
+    return event_build(
+        tenant=contact.tenant,
+        subject_kind="contact",
+        subject_id=contact.pk,
+        activity=activity,
+        actor=actor,
+        org_unit=contact.org_unit,
+        channel=contact.channel,
+        timestamp=contact.ended_at if activity == "contact_finished" else contact.started_at,
+        payload=payload,
+    )
+
+
+def _finished_payload(contact: Contact, services: Sequence[Service]) -> dict[str, Any]:
+    return {
+        "outcome": contact.outcome,
+        "handling_seconds": contact.handling_seconds,
+        "services": [s.pk for s in services],
+        "case": contact.case.reference if contact.case else None,
+    }
+
+
 @transaction.atomic
 def contact_finish(
     *,
@@ -131,53 +203,80 @@ def contact_finish(
     """
     if contact.ended_at is not None:
         raise ValidationError(_("This contact is already finished."))
-    if outcome not in Outcome.values:
-        raise ValidationError({"outcome": _("Choose an outcome.")})
-    if outcome == Outcome.CALLBACK and callback_due is None:
-        raise ValidationError({"callback_due": _("A promised callback needs a due time.")})
-    if outcome == Outcome.HANDED_OVER and handover is None and join_case is None:
-        raise ValidationError({"outcome": _("A hand-over needs a service or a unit.")})
-    contact.outcome = outcome
-    contact.summary = summary.strip()
-    contact.callback_due = callback_due if outcome == Outcome.CALLBACK else None
-    contact.ended_at = ended_at or timezone.now()
-    for field, value in _citizen_fields(citizen).items():
-        setattr(contact, field, value)
-    if outcome == Outcome.HANDED_OVER:
-        if join_case is not None:
-            contact.case = join_case
-            _event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
-        else:
-            assert handover is not None
-            contact.case = case_create(
-                tenant=contact.tenant,
-                channel=contact.channel,
-                actor=actor,
-                citizen=citizen,
-                description=handover.get("description") or contact.summary,
-                subject=handover.get("subject") or "",
-                service=handover.get("service"),
-                org_unit=handover.get("org_unit"),
-                priority=handover.get("priority", Priority.NORMAL),
-                created_at=contact.ended_at,
-            )
+    _apply_outcome(
+        contact,
+        outcome=outcome,
+        actor=actor,
+        summary=summary,
+        citizen=citizen,
+        callback_due=callback_due,
+        handover=handover,
+        join_case=join_case,
+        ended_at=ended_at or timezone.now(),
+    )
     contact.save()
     contact.services.set(services)
-    event_append(
-        tenant=contact.tenant,
-        subject_kind="contact",
-        subject_id=contact.pk,
-        activity="contact_finished",
+    if join_case is not None:
+        _event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
+    _contact_event(contact, "contact_finished", actor, _finished_payload(contact, services)).save()
+    return contact
+
+
+@transaction.atomic
+def contact_record(
+    *,
+    tenant: Tenant,
+    agent: User | None,
+    org_unit: OrgUnit | None,
+    channel: str,
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    outcome: str,
+    actor: User | None,
+    direction: str = Direction.INBOUND,
+    summary: str = "",
+    services: Sequence[Service] = (),
+    citizen: dict[str, str] | None = None,
+    callback_due: dt.datetime | None = None,
+    handover: dict[str, Any] | None = None,
+) -> Contact:
+    """A finished contact in one go (telephony and web integrations through the API).
+
+    The same rows and events as `contact_start` + `contact_finish`, written with one insert
+    per table, because integrations deliver hundreds of contacts a second.
+    """
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    contact = Contact(
+        tenant=tenant,
+        agent=agent,
+        org_unit=org_unit,
+        channel=channel,
+        direction=direction,
+        started_at=started_at,
+    )
+    _apply_outcome(
+        contact,
+        outcome=outcome,
         actor=actor,
-        org_unit=contact.org_unit,
-        channel=contact.channel,
-        timestamp=contact.ended_at,
-        payload={
-            "outcome": outcome,
-            "handling_seconds": contact.handling_seconds,
-            "services": [s.pk for s in services],
-            "case": contact.case.reference if contact.case else None,
-        },
+        summary=summary,
+        citizen=citizen,
+        callback_due=callback_due,
+        handover=handover,
+        join_case=None,
+        ended_at=ended_at,
+    )
+    contact.save()
+    through = Contact.services.through
+    through.objects.bulk_create([through(contact_id=contact.pk, service_id=s.pk) for s in services])
+    contact.service_ids = [s.pk for s in services]
+    Event.objects.bulk_create(
+        [
+            _contact_event(contact, "contact_started", actor),
+            _contact_event(
+                contact, "contact_finished", actor, _finished_payload(contact, services)
+            ),
+        ]
     )
     return contact
 

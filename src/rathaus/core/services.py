@@ -13,7 +13,7 @@ from django.utils import timezone
 from rathaus.core.models import ClosingDay, Event, Membership, OrgUnit, Role, Tenant
 
 
-def event_append(
+def event_build(
     *,
     tenant: Tenant,
     subject_kind: str,
@@ -25,14 +25,14 @@ def event_append(
     payload: dict[str, Any] | None = None,
     timestamp: dt.datetime | None = None,
 ) -> Event:
-    """Append one event. Call it inside the calling service's transaction.
+    """An unsaved event, for services that insert several at once with `bulk_create`.
 
     The payload must not hold personal data (names, addresses, e-mail): those live in the
     domain rows so retention rules can erase them while the event statistics survive.
     """
     if actor is not None and not actor.is_authenticated:
         actor = None
-    return Event.objects.create(
+    return Event(
         tenant=tenant,
         subject_kind=subject_kind,
         subject_id=str(subject_id),
@@ -43,6 +43,13 @@ def event_append(
         payload=payload or {},
         timestamp=timestamp or timezone.now(),
     )
+
+
+def event_append(**fields: Any) -> Event:
+    """Append one event (see `event_build`). Call it inside the calling service's transaction."""
+    event = event_build(**fields)
+    event.save()
+    return event
 
 
 @transaction.atomic

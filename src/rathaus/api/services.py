@@ -1,0 +1,159 @@
+"""Writes of the API app: tokens, and the one-call contact of an integration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from rathaus.api.models import ApiScope, ApiToken
+from rathaus.catalog.models import Service
+from rathaus.contacts.models import Contact
+from rathaus.contacts.services import contact_record
+from rathaus.core.models import OrgUnit, Tenant
+from rathaus.core.services import event_append
+
+PREFIX_LENGTH = 8
+# secrets.token_urlsafe(32) gives 43 characters of the URL-safe base64 alphabet.
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# last_used_at is a hint for administrators, not an audit trail: write it at most this often.
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+def token_hash(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def _event(token: ApiToken, activity: str, actor: User | None, payload: dict[str, Any]) -> None:
+    event_append(
+        tenant=token.tenant,
+        subject_kind="api_token",
+        subject_id=token.pk,
+        activity=activity,
+        actor=actor,
+        org_unit=token.org_unit,
+        payload=payload,
+    )
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: Sequence[str],
+    org_unit: OrgUnit,
+    actor: User | None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the plain token, which is never stored or shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Give the token a name.")})
+    unknown = sorted(set(scopes) - set(ApiScope.values))
+    if unknown:
+        raise ValidationError(
+            {"scopes": _("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)}}
+        )
+    if not scopes:
+        raise ValidationError({"scopes": _("Choose at least one scope.")})
+    if org_unit.tenant_id != tenant.pk:
+        raise ValidationError({"org_unit": _("Unknown unit.")})
+    while True:
+        plain = secrets.token_urlsafe(32)
+        with scopes_disabled():
+            # The prefix is unique across tenants; a clash is astronomically rare, retry then.
+            if not ApiToken.objects.filter(prefix=plain[:PREFIX_LENGTH]).exists():
+                break
+    token = ApiToken(
+        tenant=tenant,
+        name=name[:100],
+        prefix=plain[:PREFIX_LENGTH],
+        secret_hash=token_hash(plain),
+        scopes=sorted(set(scopes)),
+        org_unit=org_unit,
+        created_by=actor,
+    )
+    token.save()
+    _event(token, "api_token_created", actor, {"prefix": token.prefix, "scopes": token.scopes})
+    return token, plain
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
+    if token.revoked_at is not None:
+        raise ValidationError(_("This token is already revoked."))
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    _event(token, "api_token_revoked", actor, {"prefix": token.prefix})
+    return token
+
+
+def api_token_authenticate(plain: str) -> ApiToken | None:
+    """The active token matching `plain`, or None. Works before any tenant scope exists.
+
+    1. Reject anything that cannot be a token without touching the database.
+    2. Look the row up by its prefix (unique across tenants).
+    3. Compare the hashes in constant time; refuse revoked tokens.
+    4. Note the use, at most once per TOUCH_INTERVAL (no event: a read is not a change).
+    """
+    if not TOKEN_PATTERN.match(plain):
+        return None
+    with scopes_disabled():
+        token = (
+            ApiToken.objects.select_related("tenant", "org_unit")
+            .filter(prefix=plain[:PREFIX_LENGTH])
+            .first()
+        )
+        if token is None or not hmac.compare_digest(token.secret_hash, token_hash(plain)):
+            return None
+        if token.revoked_at is not None:
+            return None
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+    return token
+
+
+def api_contact_record(
+    *,
+    token: ApiToken,
+    channel: str,
+    direction: str,
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    outcome: str,
+    summary: str = "",
+    services: Sequence[Service] = (),
+    citizen: dict[str, str] | None = None,
+    callback_due: dt.datetime | None = None,
+    handover: dict[str, Any] | None = None,
+) -> Contact:
+    """A finished contact delivered by an integration in one call, for the token's unit."""
+    return contact_record(
+        tenant=token.tenant,
+        agent=None,
+        org_unit=token.org_unit,
+        channel=channel,
+        direction=direction,
+        started_at=started_at,
+        ended_at=ended_at,
+        outcome=outcome,
+        actor=None,
+        summary=summary,
+        services=services,
+        citizen=citizen,
+        callback_due=callback_due,
+        handover=handover,
+    )
