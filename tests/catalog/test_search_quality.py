@@ -18,7 +18,7 @@ from rathaus.catalog.selectors import catalog_search, search_index
 from rathaus.core.models import Tenant
 from rathaus.demo.city import DATA
 
-# (query, expected service) — grouped by what the search has to understand.
+# (query, expected service) — grouped by what the search has to understand. "A|B": either is right.
 PAIRS = [
     # inflection and stemming
     ("Ausweise beantragen", "Personalausweis"),
@@ -72,7 +72,10 @@ PAIRS = [
     ("Mietzuschuss", "Wohngeld"),
     ("laute Nachbarn", "Lärmbeschwerde"),
     ("Oldtimer Kennzeichen", "Historisches Kennzeichen für Oldtimer"),
-    ("heiraten", "Trauung im Standesamt – Trautermin"),
+    (
+        "heiraten",
+        "Trauung im Standesamt – Trautermin|Anmeldung einer Eheschließung ohne Auslandsbezug",
+    ),
     ("Wahlschein", "Briefwahl beantragen"),
 ]
 
@@ -110,13 +113,15 @@ def top_services(index: SearchIndex, names: dict[int, str], query: str) -> list[
 def test_there_are_at_least_40_pairs_and_every_expected_service_exists(demo_index):
     _, names = demo_index
     assert len(PAIRS) >= 40
-    assert {expected for _, expected in PAIRS} <= set(names.values())
+    expected = {name for _, alternatives in PAIRS for name in alternatives.split("|")}
+    assert expected <= set(names.values())
 
 
 @pytest.mark.parametrize("query, expected", PAIRS)
 def test_expected_service_is_in_the_top_three(demo_index, query, expected):
     index, names = demo_index
-    assert expected in top_services(index, names, query)
+    found = top_services(index, names, query)
+    assert any(name in found for name in expected.split("|")), found
 
 
 def test_the_desk_search_ranks_the_same_on_this_database(db, demo_index):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,8 @@ TITLE_WEIGHT = 3
 KEYWORD_WEIGHT = 3
 PART_WEIGHT = 0.6  # a compound part found in a query word counts less than the word itself
 PREFIX_WEIGHT = 0.7
+EXACT_BONUS = 0.5  # share of the best score added when the query is a title or synonym
+MAX_PHRASES = 200
 PREFIX_EXPANSIONS = 12
 MIN_PART = 3  # shortest known compound part, e.g. "Amt", "Kfz"
 MIN_MODIFIER = 4  # shortest unknown modifier in front of a known head
@@ -123,6 +126,14 @@ class _KindIndex:
         corpus = [self._tokens(doc, splitter) for doc in self.docs]
         self.retriever.index(corpus, show_progress=False)
         self.vocab: dict[str, int] = self.retriever.vocab_dict
+        # A query that is exactly a title or one of the editors' synonyms ("Perso") names
+        # the document: BM25 alone would let longer or more repetitive documents win.
+        self.phrases: dict[tuple[str, ...], list[int]] = {}
+        for i, doc in enumerate(self.docs):
+            for phrase in [doc.title, *doc.keywords.split(",")]:
+                key = tuple(stem(w) for w in words(phrase))
+                if key:
+                    self.phrases.setdefault(key, []).append(i)
 
     @staticmethod
     def _tokens(doc: SearchDocument, splitter: _Splitter) -> list[str]:
@@ -137,12 +148,29 @@ class _KindIndex:
             doc.body
         ) or [""]
 
-    def scores(self, weighted: dict[str, float]) -> np.ndarray:
+    def scores(self, query_words: list[list[dict[str, float]]]) -> np.ndarray:
+        """BM25 per document: for each query word the best of its readings, summed."""
+        cache: dict[str, np.ndarray] = {}
+
+        def token_scores(token: str) -> np.ndarray | None:
+            if token not in cache:
+                token_id = self.vocab.get(token)
+                cache[token] = (
+                    self.retriever.get_scores_from_ids([token_id]) if token_id is not None else None
+                )
+            return cache[token]
+
         total = np.zeros(len(self.docs), dtype=np.float32)
-        for token, weight in weighted.items():
-            token_id = self.vocab.get(token)
-            if token_id is not None:
-                total += weight * self.retriever.get_scores_from_ids([token_id])
+        for readings in query_words:
+            best = np.zeros(len(self.docs), dtype=np.float32)
+            for reading in readings:
+                score = np.zeros(len(self.docs), dtype=np.float32)
+                for token, weight in reading.items():
+                    found = token_scores(token)
+                    if found is not None:
+                        score += weight * found
+                np.maximum(best, score, out=best)
+            total += best
         return total
 
 
@@ -192,43 +220,57 @@ class SearchIndex:
         matches.sort(key=lambda w: -self.frequency[w])
         return matches[:PREFIX_EXPANSIONS]
 
-    def query_terms(self, query: str) -> dict[str, float]:
-        """Stemmed query terms with weights: words, compound parts, corrections, completions."""
-        terms: dict[str, float] = {}
+    def _alternatives(self, word: str, weight: float) -> list[dict[str, float]]:
+        """The word itself, and its compound parts as a second reading of it."""
+        readings = [{stem(word): weight}]
+        parts = self.splitter.split(word)
+        if parts:
+            readings.append({p: weight * PART_WEIGHT for p in parts})
+        return readings
 
-        def add(word: str, weight: float) -> None:
-            parts = [(p, weight * PART_WEIGHT) for p in self.splitter.split(word)]
-            for token, w in [(stem(word), weight), *parts]:
-                terms[token] = max(terms.get(token, 0.0), w)
+    def query_words(self, query: str) -> list[list[dict[str, float]]]:
+        """Per query word, its readings (token → weight): the word, its compound parts,
+        corrections of a typo and, for the word being typed, its completions.
 
+        A document scores the best reading of each word, so one word never counts twice
+        (a prefix with twelve completions must not outweigh an exact synonym).
+        """
         query_words = words(query)
         typing = bool(query) and not query[-1].isspace()
+        result = []
         for position, word in enumerate(query_words):
-            is_last = position == len(query_words) - 1
-            add(word, 1.0)
+            readings = self._alternatives(word, 1.0)
             if word not in self.frequency and stem(word) not in self.tokens:
                 for correction, weight in self._corrections(word):
-                    add(correction, weight)
-            if is_last and typing and len(word) >= 2:
+                    readings += self._alternatives(correction, weight)
+            if typing and position == len(query_words) - 1 and len(word) >= 2:
                 for completion in self._completions(word):
                     if completion != word:
-                        add(completion, PREFIX_WEIGHT)
-        return terms
+                        readings += self._alternatives(completion, PREFIX_WEIGHT)
+            result.append(readings)
+        return result
 
     def search(
         self, query: str, *, limit: int = 10, kinds: Sequence[str] | None = None
     ) -> list[SearchHit]:
-        terms = self.query_terms(query)
-        if not terms:
+        query_words = self.query_words(query)
+        if not query_words:
             return []
+        # The phrases the query may spell: each word as typed, corrected or completed.
+        spellings = [[t for r in readings if len(r) == 1 for t in r] for readings in query_words]
+        phrases = list(itertools.islice(itertools.product(*spellings), MAX_PHRASES))
         hits: list[tuple[float, str, int]] = []
         for kind, index in self.by_kind.items():
             if kinds is not None and kind not in kinds:
                 continue
-            scores = index.scores(terms)
+            scores = index.scores(query_words)
             best = float(scores.max(initial=0.0))
             if best <= 0:
                 continue
+            named = {i for phrase in phrases for i in index.phrases.get(phrase, [])}
+            if named:
+                scores[sorted(named)] += EXACT_BONUS * best
+                best = float(scores.max())
             top = np.argsort(-scores, kind="stable")[:limit]
             for i in top:
                 if scores[i] > 0:

@@ -224,9 +224,17 @@ def load_catalogue(
             catalog_services.service_update(service=service, **fields)
         if progress and (n % 50 == 0 or n == len(entries)):
             progress(f"  services {n}/{len(entries)}")
+    # "Combinable" is symmetric in the model; the source lists are not, so close them first,
+    # otherwise every run would flip links back and forth.
+    pairs: dict[str, set[str]] = {entry["external_id"]: set() for entry in entries}
     for entry in entries:
-        wanted = [existing[i] for i in entry["combinable"] if i in existing]
-        catalog_services.service_update(service=existing[entry["external_id"]], combinable=wanted)
+        for other in entry["combinable"]:
+            if other in pairs:
+                pairs[entry["external_id"]].add(other)
+                pairs[other].add(entry["external_id"])
+    for external_id, others in pairs.items():
+        wanted = [existing[i] for i in sorted(others)]
+        catalog_services.service_update(service=existing[external_id], combinable=wanted)
     return existing
 
 
