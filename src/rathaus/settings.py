@@ -105,7 +105,9 @@ _DEFAULT_DB = f"sqlite:///{DATA_DIR / 'rathaus.sqlite3'}"
 try:
     DATABASES = {
         "default": dj_database_url.parse(
-            env_str("DATABASE_URL", _DEFAULT_DB), conn_max_age=env_int("RATHAUS_DB_CONN_MAX_AGE", 0)
+            # An empty DATABASE_URL means the default (CI clears it to force SQLite).
+            env_str("DATABASE_URL", "") or _DEFAULT_DB,
+            conn_max_age=env_int("RATHAUS_DB_CONN_MAX_AGE", 0),
         )
     }
 except ValueError as exc:  # unknown scheme or malformed URL
