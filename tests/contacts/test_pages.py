@@ -303,3 +303,63 @@ def test_a_letter_needs_a_postal_address(world_a):
     )
     with scopes_disabled():
         assert not case.attachments.exists() and Case.objects.get(pk=case.pk).status == "new"
+
+
+def test_files_are_checked_by_content_and_size_and_kept_under_a_random_name(
+    world_a, world_b, tmp_path, settings
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from rathaus.contacts import files
+
+    settings.MEDIA_ROOT = tmp_path
+    case = hand_over(world_a)
+    clerk = world_a.client("clerk")
+    url = reverse("contacts:case_action", args=[case.reference, "attach"])
+    pdf = SimpleUploadedFile("../../Antrag Müller.pdf", b"%PDF-1.7 test", "application/pdf")
+    clerk.post(url, {"file": pdf})
+    disguised = SimpleUploadedFile("rechnung.pdf", b"MZ\x90\x00 an exe", "application/pdf")
+    clerk.post(url, {"file": disguised})
+    settings_limit = files.MAX_FILE_BYTES
+    files.MAX_FILE_BYTES = 10
+    try:
+        clerk.post(url, {"file": SimpleUploadedFile("gross.pdf", b"%PDF-" + b"x" * 20)})
+    finally:
+        files.MAX_FILE_BYTES = settings_limit
+    with scopes_disabled():
+        [kept] = case.attachments.all()
+    assert kept.content_type == "application/pdf" and kept.filename == "Antrag Müller.pdf"
+    assert "Antrag" not in kept.file.name and ".." not in kept.file.name
+    download = clerk.get(reverse("contacts:case_attachment", args=[case.reference, kept.pk]))
+    assert b"".join(download.streaming_content) == b"%PDF-1.7 test"
+    # The other town can neither add nor fetch files of this case.
+    other = world_b.client("clerk")
+    assert other.post(url, {"file": pdf}).status_code == 404
+    assert (
+        other.get(reverse("contacts:case_attachment", args=[case.reference, kept.pk])).status_code
+        == 404
+    )
+
+
+def test_inbox_filters_by_service(world_a):
+    from rathaus.catalog import services as catalog_services
+
+    case = hand_over(world_a)
+    with scope(tenant=world_a.tenant):
+        other_service = catalog_services.service_create(
+            tenant=world_a.tenant,
+            name="Reisepass alpha",
+            org_unit=world_a.units["team"],
+            status="published",
+        )
+    clerk = world_a.client("clerk")
+    page = clerk.get(reverse("contacts:inbox"))
+    assert "Reisepass alpha" in page.content.decode()  # offered as a filter
+    assert (
+        case.reference
+        in clerk.get(reverse("contacts:inbox"), {"service": world_a.service.pk}).content.decode()
+    )
+    assert (
+        case.reference
+        not in clerk.get(reverse("contacts:inbox"), {"service": other_service.pk}).content.decode()
+    )

@@ -168,3 +168,9 @@ class CitizenStatusForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _style(self)
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"), help_text=_("PDF, image, text or office document, up to 10 MB.")
+    )

@@ -599,3 +599,26 @@ def case_reply_letter(
     if case.status != target:
         case_set_status(case=case, status=target, actor=actor)
     return message
+
+
+@transaction.atomic
+def case_attachment_add(*, case: Case, name: str, content: bytes, actor: User | None) -> Attachment:
+    """Keep a file with the case under a random name, after checking its size and real type."""
+    from .files import check_size, detect_type
+
+    check_size(len(content))
+    content_type = detect_type(name, content[:16])
+    filename = re.sub(r"[^\w.\- ]", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])[:200]
+    attachment = Attachment(
+        tenant=case.tenant,
+        case=case,
+        filename=filename or "datei",
+        content_type=content_type,
+        size=len(content),
+    )
+    attachment.file.save(attachment.filename, ContentFile(content), save=False)
+    attachment.save()
+    _event(
+        case, "case_attachment_added", actor, {"attachment": attachment.pk, "type": content_type}
+    )
+    return attachment

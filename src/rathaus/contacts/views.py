@@ -17,13 +17,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_scopes import scope
 
+from rathaus.catalog.selectors import services_of_units
 from rathaus.core.models import Membership, Role, Tenant
 from rathaus.core.permissions import has_role, role_required
 from rathaus.core.selectors import events_of_subject, units_visible_to
 
 from . import selectors, services
+from .files import MAX_FILE_BYTES
 from .forms import (
     AssignForm,
+    AttachmentForm,
     CitizenStatusForm,
     ContactFinishForm,
     ContactStartForm,
@@ -257,6 +260,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "statuses": CaseStatus.choices,
             "channels": Channel.choices,
             "colleagues": _colleagues(request),
+            "services": services_of_units(_visible_units(request)),
             "assign_form": AssignForm(users=_colleagues(request)),
         },
     )
@@ -332,6 +336,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "forward_form": ForwardForm(),
             "note_form": NoteForm(),
             "reply_form": ReplyForm(),
+            "attachment_form": AttachmentForm(),
         },
     )
 
@@ -349,6 +354,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
         "note": lambda: NoteForm(request.POST),
         "reply": lambda: ReplyForm(request.POST),
         "letter": lambda: ReplyForm(request.POST),
+        "attach": lambda: AttachmentForm(request.POST, request.FILES),
     }
     if action not in forms_by_action:
         raise Http404
@@ -368,6 +374,14 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
             )  # type: ignore[arg-type]
         elif action == "note":
             services.case_note_add(case=case, body=data["body"], actor=actor)  # type: ignore[arg-type]
+        elif action == "attach":
+            upload = data["file"]
+            services.case_attachment_add(
+                case=case,
+                name=upload.name,
+                content=upload.read(MAX_FILE_BYTES + 1),
+                actor=actor,  # type: ignore[arg-type]
+            )
         elif action == "letter":
             services.case_reply_letter(
                 case=case, body=data["body"], actor=actor, answered=data["answered"]
