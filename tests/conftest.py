@@ -15,6 +15,14 @@ from rathaus.core.models import OrgUnit, OrgUnitKind, Role, Tenant
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    # Rate limits count in the cache; one test's attempts must not lock out the next test.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
