@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+
+from rathaus.demo.city import DEMO_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -59,3 +63,16 @@ def axe_violations(page) -> list[dict]:
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def demo_city(transactional_db):
+    call_command("demo", "--no-migrate", "--activity-days", "0", stdout=io.StringIO())
+
+
+def login(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Benutzername").fill(username)
+    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(f"{live_server.url}/")

@@ -1,34 +1,18 @@
 """The KC's day in a real browser: answer one call, hand one over, the department replies,
 the citizen sees the answer on the status page."""
 
-import io
 import re
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scope
 
 from rathaus.contacts.models import Case
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Tenant
-from rathaus.demo.city import DEMO_PASSWORD
-from tests.browser.conftest import axe_violations, shot
+from tests.browser.conftest import axe_violations, login, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo_city(transactional_db):
-    call_command("demo", "--no-migrate", "--activity-days", "0", stdout=io.StringIO())
-
-
-def login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Benutzername").fill(username)
-    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def logout(page, live_server):
