@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import imaplib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -157,3 +164,76 @@ def smtp_server(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield inbox
     controller.stop()
+
+
+DOVECOT = "/usr/sbin/dovecot"
+
+
+@pytest.fixture
+def imap_server():
+    """A real dovecot on a free port, one user, Maildir under a temporary directory."""
+
+    if not Path(DOVECOT).exists():
+        pytest.skip("dovecot is not installed (make install installs dovecot-imapd)")
+    root = Path(tempfile.mkdtemp(prefix="rathaus-dovecot-"))
+    root.chmod(0o755)
+    (root / "home").mkdir(mode=0o777)
+    (root / "home").chmod(0o777)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (root / "passwd").write_text("kc@alpha.example:{PLAIN}imap-secret\n")
+    (root / "dovecot.conf").write_text(
+        f"""
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 100
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+passdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home={root}/home/%u
+}}
+mail_location = maildir:{root}/home/%u/Maildir
+"""
+    )
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield {
+        "host": "127.0.0.1",
+        "port": port,
+        "username": "kc@alpha.example",
+        "password": "imap-secret",
+    }
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def deliver(server, message):
+    client = imaplib.IMAP4(server["host"], server["port"])
+    client.login(server["username"], server["password"])
+    client.append("INBOX", None, None, message.as_bytes())
+    client.logout()

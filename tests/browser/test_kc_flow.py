@@ -1,16 +1,20 @@
-"""The KC's day in a real browser: answer one call, hand one over, the department replies,
-the citizen sees the answer on the status page."""
+"""The KC's day in a real browser: answer one call, hand one over, the department asks back by
+e-mail, the citizen's answer arrives over IMAP in the same case, the department answers, and the
+citizen sees it answered on the status page."""
 
 import re
+from email.message import EmailMessage
 
 import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from rathaus.contacts.models import Case
+from rathaus.contacts.inbound import poll_all_mailboxes
+from rathaus.contacts.models import Case, Mailbox
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Tenant
 from tests.browser.conftest import axe_violations, login, shot
+from tests.conftest import deliver
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +37,9 @@ def start_contact_and_find(page, query):
     page.wait_for_function("document.getElementById('id_service').value !== ''")
 
 
-def test_answer_hand_over_reply_and_citizen_status(page, live_server, demo_city, smtp_server):
+def test_answer_hand_over_reply_and_citizen_status(
+    page, live_server, demo_city, smtp_server, imap_server
+):
     login(page, live_server, "kc.agent")
     page.get_by_role("link", name="KC-Arbeitsplatz").click()
     page.locator("#contact-start").wait_for()
@@ -67,25 +73,49 @@ def test_answer_hand_over_reply_and_citizen_status(page, live_server, demo_city,
     )
     assert case.deadline == due
 
-    # 3. The clerk finds it in the inbox with its deadline and replies by e-mail.
+    # 3. The clerk finds it in the inbox with its deadline and asks the citizen back by e-mail.
     login(page, live_server, "clerk")
     page.get_by_role("link", name="Vorgänge").click()
     row = page.locator("#inbox tr", has_text=reference)
     assert timezone.localtime(due).strftime("%d.%m.%Y") in row.inner_text()
     shot(page, "inbox-clerk")
     row.get_by_role("link", name=reference).click()
+    reply = page.get_by_label("Antwort an die Bürgerin / den Bürger")
+    reply.fill("Guten Tag, wo wurde der Ausweis gestohlen? Liegt eine Anzeige der Polizei vor?")
+    page.get_by_label("Damit ist das Anliegen beantwortet").uncheck()
+    page.get_by_role("button", name="Antwort senden").click()
+    page.get_by_text("Gespeichert.").wait_for()
+    assert page.locator("#case-status").inner_text() == "Wartet auf Rückmeldung"
+    [question] = smtp_server.messages
+    assert question["To"] == "erika.muster@example.org" and reference in question["Subject"]
+
+    # 4. The citizen answers from her mail program; the worker fetches it over IMAP.
+    with scope(tenant=tenant):
+        Mailbox.objects.create(tenant=tenant, use_ssl=False, **imap_server)
+    answer = EmailMessage()
+    answer["From"] = "Erika Muster <erika.muster@example.org>"
+    answer["To"] = "buergerservice@musterstadt.example"
+    answer["Subject"] = f"Re: {question['Subject']}"
+    answer["In-Reply-To"] = question["Message-ID"]
+    answer.set_content("In Lissabon. Die Anzeige der Polizei habe ich, Aktenzeichen 12/345.")
+    deliver(imap_server, answer)
+    assert poll_all_mailboxes() == 1
+    page.reload()
+    assert "In Lissabon" in page.locator(".app-messages-list").inner_text()
+    assert page.locator("#case-status").inner_text() == "In Bearbeitung"
+
+    # 5. The clerk answers; the case is answered.
     page.get_by_label("Antwort an die Bürgerin / den Bürger").fill(
-        "Guten Tag, bitte zeigen Sie den Verlust im Bürgerbüro an; wir stellen Ihnen sofort "
+        "Danke. Bitte kommen Sie mit der Anzeige ins Bürgerbüro; wir stellen Ihnen sofort "
         "einen vorläufigen Ausweis aus."
     )
     page.get_by_role("button", name="Antwort senden").click()
     page.get_by_text("Gespeichert.").wait_for()
     assert page.locator("#case-status").inner_text() == "Beantwortet"
     shot(page, "case-answered")
-    [mail] = smtp_server.messages
-    assert mail["To"] == "erika.muster@example.org" and reference in mail["Subject"]
+    assert len(smtp_server.messages) == 2
 
-    # 4. The citizen checks the status page: answered, nothing else shown.
+    # 6. The citizen checks the status page: answered, nothing else shown.
     logout(page, live_server)
     page.goto(f"{live_server.url}/status/musterstadt/")
     page.get_by_label("Aktenzeichen").fill(reference)

@@ -8,7 +8,7 @@ from django_scopes import scope
 
 from rathaus.core.models import Tenant
 
-from . import notifications, services
+from . import inbound, notifications, services
 
 
 def escalate_all(now: dt.datetime) -> int:
@@ -28,8 +28,4 @@ def digest_all(now: dt.datetime) -> int:
 
 
 def poll_mail_all(now: dt.datetime) -> int:
-    try:
-        from .mail import poll_all_mailboxes
-    except ImportError:  # the e-mail channel is not installed in this build
-        return 0
-    return int(poll_all_mailboxes() or 0)
+    return inbound.poll_all_mailboxes()

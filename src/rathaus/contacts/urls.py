@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rathaus.contacts import views
+from rathaus.contacts import inbound_views, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -10,6 +10,16 @@ urlpatterns = [
     path("kc/history/", views.citizen_history, name="citizen_history"),
     path("kc/callbacks/", views.callbacks, name="callbacks"),
     path("kc/callbacks/<int:pk>/done/", views.callback_done, name="callback_done"),
+    path("kc/email/", inbound_views.email_queue, name="email_queue"),
+    path("kc/email/upload/", inbound_views.email_upload, name="email_upload"),
+    path("kc/email/<int:pk>/take/", inbound_views.email_take, name="email_take"),
+    path("kc/email/quarantine/", inbound_views.quarantine, name="quarantine"),
+    path("kc/email/quarantine/<int:pk>/", inbound_views.quarantine_raw, name="quarantine_raw"),
+    path(
+        "kc/email/quarantine/<int:pk>/resolve/",
+        inbound_views.quarantine_resolve,
+        name="quarantine_resolve",
+    ),
     path("cases/", views.inbox, name="inbox"),
     path("cases/assign/", views.inbox_assign, name="inbox_assign"),
     path("cases/<str:reference>/", views.case_detail, name="case"),

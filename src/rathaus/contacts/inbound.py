@@ -1,0 +1,332 @@
+"""Inbound e-mail: from an IMAP mailbox or an uploaded .eml file to a KC contact or a case.
+
+A mail is one of three things:
+1. an auto-reply or bounce: stored, recognised, never a contact or case;
+2. an answer to a case (its reference in the subject, or In-Reply-To/References naming one of
+   our replies): it joins that case, which goes back to "in progress";
+3. anything else: a new open e-mail contact in the KC's queue.
+A mail that cannot be processed is kept byte for byte in the quarantine, never lost.
+"""
+
+from __future__ import annotations
+
+import email
+import imaplib
+import re
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+
+import nh3
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from rathaus.core.models import OrgUnit, Tenant
+from rathaus.core.services import event_append
+
+from .files import MAX_FILE_BYTES, detect_type
+from .models import (
+    Attachment,
+    Case,
+    CaseMessage,
+    CaseStatus,
+    Channel,
+    Contact,
+    InboundMail,
+    Mailbox,
+    MessageKind,
+    QuarantinedMail,
+)
+from .services import case_set_status
+
+REFERENCE = re.compile(r"\[(\d{4}-\d{6})\]")
+AUTO_SUBJECT = re.compile(
+    r"^(automatische antwort|abwesenheitsnotiz|out of office|auto(matic)? ?reply|"
+    r"undeliverable|unzustellbar|delivery status notification|mail delivery failed|"
+    r"returned mail)",
+    re.IGNORECASE,
+)
+MAX_MAIL_BYTES = 25 * 1024 * 1024
+
+
+def is_auto_reply(message: EmailMessage) -> bool:
+    """RFC 3834 headers, the usual vendor headers, delivery reports and typical subjects."""
+    auto_submitted = (message.get("Auto-Submitted") or "no").strip().lower()
+    precedence = (message.get("Precedence") or "").strip().lower()
+    sender = (message.get("From") or "").lower()
+    return (
+        auto_submitted != "no"
+        or precedence in {"auto_reply", "bulk", "junk", "list"}
+        or any(message.get(h) for h in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"))
+        or (message.get("Return-Path") or "").strip() == "<>"
+        or message.get_content_type() == "multipart/report"
+        or "mailer-daemon" in sender
+        or "postmaster@" in sender
+        or bool(AUTO_SUBJECT.match((message.get("Subject") or "").strip()))
+    )
+
+
+def _bodies(message: EmailMessage) -> tuple[str, str]:
+    """Plain text and sanitised HTML; the text falls back to the HTML without tags."""
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    html = nh3.clean(html_part.get_content()) if html_part is not None else ""
+    if text_part is not None:
+        text = text_part.get_content()
+    else:
+        text = re.sub(r"\s*\n\s*", "\n", nh3.clean(html, tags=set())).strip()
+    return text.strip(), html
+
+
+def _thread_case(message: EmailMessage) -> Case | None:
+    match = REFERENCE.search(message.get("Subject") or "")
+    if match:
+        case = Case.objects.filter(reference=match.group(1)).first()
+        if case is not None:
+            return case
+    ids = re.findall(
+        r"<[^>]+>", f"{message.get('In-Reply-To', '')} {message.get('References', '')}"
+    )
+    if ids:
+        reply = CaseMessage.objects.filter(message_id__in=ids).select_related("case").first()
+        if reply is not None:
+            return reply.case
+    return None
+
+
+def _kc_unit(tenant: Tenant) -> OrgUnit | None:
+    return OrgUnit.objects.filter(tenant=tenant, is_kc=True).order_by("path").first()
+
+
+def _store_attachments(mail: InboundMail, message: EmailMessage, case: Case | None) -> list[str]:
+    """Keep allowed files; return the names of refused ones (listed in a note, not stored)."""
+    refused = []
+    total = 0
+    for part in message.iter_attachments():
+        name = part.get_filename() or "anhang"
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        total += len(content)
+        try:
+            if len(content) > MAX_FILE_BYTES or total > MAX_MAIL_BYTES or not content:
+                raise ValueError
+            content_type = detect_type(name, content[:16])
+        except Exception:
+            refused.append(name)
+            continue
+        attachment = Attachment(
+            tenant=mail.tenant,
+            case=case,
+            inbound_mail=mail,
+            filename=name[:255],
+            content_type=content_type,
+            size=len(content),
+        )
+        attachment.file.save(name, ContentFile(content), save=False)
+        attachment.save()
+    return refused
+
+
+@transaction.atomic
+def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    if message.defects and not message.keys():
+        raise ValueError(f"not an e-mail: {message.defects[0]!r}")
+    message_id = (message.get("Message-ID") or "").strip()[:255]
+    if message_id:
+        existing = InboundMail.objects.filter(tenant=tenant, message_id=message_id).first()
+        if existing is not None:
+            return existing  # fetched twice: nothing changes
+    [(from_name, from_address)] = getaddresses([message.get("From") or ""])[:1] or [("", "")]
+    try:
+        received = parsedate_to_datetime(message["Date"]) if message["Date"] else timezone.now()
+    except (TypeError, ValueError):
+        received = timezone.now()
+    text, html = _bodies(message)
+    mail = InboundMail.objects.create(
+        tenant=tenant,
+        message_id=message_id,
+        in_reply_to=(message.get("In-Reply-To") or "")[:255],
+        references=message.get("References") or "",
+        from_address=from_address.lower()[:254] if "@" in from_address else "",
+        from_name=from_name[:200],
+        subject=(message.get("Subject") or "")[:255],
+        body_text=text,
+        body_html=html,
+        received_at=timezone.now(),
+        source=source,
+        is_auto_reply=is_auto_reply(message),
+    )
+    if mail.is_auto_reply:
+        event_append(
+            tenant=tenant,
+            subject_kind="mail",
+            subject_id=mail.pk,
+            activity="mail_auto_reply_ignored",
+            channel=Channel.EMAIL,
+        )
+        return mail
+    case = _thread_case(message)
+    refused = _store_attachments(mail, message, case)
+    note = f"\n\n[Nicht übernommene Anhänge: {', '.join(refused)}]" if refused else ""
+    if case is not None:
+        mail.case = case
+        mail.save(update_fields=["case"])
+        CaseMessage.objects.create(
+            tenant=tenant,
+            case=case,
+            kind=MessageKind.EMAIL_IN,
+            subject=mail.subject,
+            body=(text or "–") + note,
+            message_id=message_id,
+        )
+        event_append(
+            tenant=tenant,
+            subject_kind="case",
+            subject_id=case.reference,
+            activity="case_mail_received",
+            org_unit=case.org_unit,
+            channel=Channel.EMAIL,
+            payload={"mail": mail.pk},
+        )
+        if case.status != CaseStatus.IN_PROGRESS:
+            case_set_status(case=case, status=CaseStatus.IN_PROGRESS, actor=None)
+        return mail
+    kc = _kc_unit(tenant)
+    contact = Contact.objects.create(
+        tenant=tenant,
+        channel=Channel.EMAIL,
+        org_unit=kc,
+        started_at=min(received, timezone.now()),
+        summary=(mail.subject + note)[:2000],
+        citizen_name=mail.from_name,
+        citizen_email=mail.from_address,
+        email_key=mail.from_address,
+    )
+    mail.contact = contact
+    mail.save(update_fields=["contact"])
+    event_append(
+        tenant=tenant,
+        subject_kind="contact",
+        subject_id=contact.pk,
+        activity="contact_started",
+        org_unit=kc,
+        channel=Channel.EMAIL,
+        timestamp=contact.started_at,
+    )
+    return mail
+
+
+def mail_receive(*, tenant: Tenant, raw: bytes, source: str) -> InboundMail | QuarantinedMail:
+    """Process one raw mail. Whatever goes wrong, the bytes end up in the quarantine."""
+    try:
+        if len(raw) > MAX_MAIL_BYTES:
+            raise ValueError(f"larger than {MAX_MAIL_BYTES // (1024 * 1024)} MB")
+        return _process(tenant, raw, source)
+    except IntegrityError:  # the same Message-ID committed by a parallel poll
+        message_id = email.message_from_bytes(raw, policy=policy.default).get("Message-ID") or ""
+        found = InboundMail.objects.filter(tenant=tenant, message_id=message_id.strip()).first()
+        if found is not None:
+            return found
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure must end in the quarantine
+        with transaction.atomic():
+            quarantined = QuarantinedMail.objects.create(
+                tenant=tenant,
+                raw=raw,
+                error=f"{type(error).__name__}: {error}"[:4000],
+                source=source,
+            )
+            event_append(
+                tenant=tenant,
+                subject_kind="mail",
+                subject_id=f"q{quarantined.pk}",
+                activity="mail_quarantined",
+                channel=Channel.EMAIL,
+            )
+        return quarantined
+
+
+def mail_poll(*, mailbox: Mailbox) -> int:
+    """Fetch unseen mails; mark each \\Seen only after it is stored (nothing lost on a crash)."""
+    client_class = imaplib.IMAP4_SSL if mailbox.use_ssl else imaplib.IMAP4
+    count = 0
+    try:
+        with client_class(mailbox.host, mailbox.port, timeout=30) as client:
+            client.login(mailbox.username, mailbox.password)
+            client.select(mailbox.folder)
+            _, data = client.uid("search", "UNSEEN")
+            for uid in (data[0] or b"").decode().split():
+                _, fetched = client.uid("fetch", uid, "(BODY.PEEK[])")
+                raw = next((part[1] for part in fetched if isinstance(part, tuple)), None)
+                if raw is None:
+                    continue
+                mail_receive(tenant=mailbox.tenant, raw=raw, source="imap")
+                client.uid("store", uid, "+FLAGS", "(\\Seen)")
+                count += 1
+        mailbox.last_error = ""
+    except (OSError, imaplib.IMAP4.error) as error:
+        mailbox.last_error = str(error)[:2000]
+    mailbox.last_polled_at = timezone.now()
+    mailbox.save(update_fields=["last_error", "last_polled_at"])
+    return count
+
+
+def poll_all_mailboxes() -> int:
+    total = 0
+    with scopes_disabled():
+        mailboxes = list(Mailbox.objects.filter(active=True).select_related("tenant"))
+    for mailbox in mailboxes:
+        with scope(tenant=mailbox.tenant):
+            total += mail_poll(mailbox=mailbox)
+    return total
+
+
+def email_queue() -> QuerySet[Contact]:
+    """Open e-mail contacts nobody has taken yet, the oldest first."""
+    return (
+        Contact.objects.filter(channel=Channel.EMAIL, ended_at__isnull=True, agent__isnull=True)
+        .prefetch_related("mails")
+        .order_by("started_at", "id")
+    )
+
+
+@transaction.atomic
+def mail_contact_take(*, contact: Contact, agent: User) -> Contact:
+    """An agent takes an e-mail from the KC queue; it becomes their running contact."""
+    taken = Contact.objects.select_for_update().get(pk=contact.pk)
+    if taken.agent_id is not None or taken.ended_at is not None:
+        raise ValidationError(_("Someone else has already taken this e-mail."))
+    taken.agent = agent
+    taken.save(update_fields=["agent"])
+    event_append(
+        tenant=taken.tenant,
+        subject_kind="contact",
+        subject_id=taken.pk,
+        activity="contact_taken",
+        actor=agent,
+        org_unit=taken.org_unit,
+        channel=taken.channel,
+    )
+    return taken
+
+
+@transaction.atomic
+def quarantine_resolve(*, mail: QuarantinedMail, actor: User) -> None:
+    mail.resolved_at = timezone.now()
+    mail.resolved_by = actor
+    mail.save(update_fields=["resolved_at", "resolved_by"])
+    event_append(
+        tenant=mail.tenant,
+        subject_kind="mail",
+        subject_id=f"q{mail.pk}",
+        activity="mail_quarantine_resolved",
+        actor=actor,
+    )

@@ -1,0 +1,119 @@
+"""The KC's e-mail queue, the .eml upload and the quarantine list."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from rathaus.core.models import Role
+from rathaus.core.permissions import role_required
+
+from . import inbound
+from .models import Contact, QuarantinedMail
+
+MAIL_ROLES = (Role.KC_AGENT, Role.TEAM_LEAD)
+MAX_UPLOAD_FILES = 50
+PAGE_SIZE = 25
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class EmlUploadForm(forms.Form):
+    files = forms.FileField(
+        label=gettext_lazy("E-mail files (.eml)"),
+        widget=MultipleFileInput(attrs={"multiple": True, "accept": ".eml,message/rfc822"}),
+        help_text=gettext_lazy(
+            "Up to 50 files of at most 25 MB, e.g. saved from Outlook or Thunderbird."
+        ),
+    )
+
+
+@role_required(*MAIL_ROLES)
+def email_queue(request: HttpRequest) -> HttpResponse:
+    page = Paginator(inbound.email_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    quarantined = QuarantinedMail.objects.filter(resolved_at__isnull=True).count()
+    return render(
+        request,
+        "contacts/inbound/queue.html",
+        {"page": page, "quarantined": quarantined, "form": EmlUploadForm()},
+    )
+
+
+@role_required(*MAIL_ROLES)
+@require_POST
+def email_take(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk, channel="email")
+    try:
+        inbound.mail_contact_take(contact=contact, agent=request.user)  # type: ignore[arg-type]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("contacts:email_queue")
+    return redirect("contacts:contact", pk=contact.pk)
+
+
+@role_required(*MAIL_ROLES)
+@require_POST
+def email_upload(request: HttpRequest) -> HttpResponse:
+    uploads = request.FILES.getlist("files")
+    if not uploads or len(uploads) > MAX_UPLOAD_FILES:
+        messages.error(request, _("Choose between 1 and 50 .eml files."))
+        return redirect("contacts:email_queue")
+    outcome: Counter[str] = Counter()
+    for upload in uploads:
+        if not upload.name.lower().endswith(".eml") or upload.size > inbound.MAX_MAIL_BYTES:
+            outcome["refused"] += 1
+            continue
+        result = inbound.mail_receive(tenant=request.tenant, raw=upload.read(), source="upload")  # type: ignore[attr-defined]
+        if isinstance(result, QuarantinedMail):
+            outcome["quarantined"] += 1
+        elif result.is_auto_reply:
+            outcome["auto"] += 1
+        elif result.case_id:
+            outcome["case"] += 1
+        else:
+            outcome["contact"] += 1
+    messages.success(
+        request,
+        _(
+            "%(contact)d new contacts in the queue, %(case)d added to cases, %(auto)d "
+            "auto-replies ignored, %(quarantined)d quarantined, %(refused)d refused "
+            "(not .eml or too large)."
+        )
+        % {k: outcome[k] for k in ("contact", "case", "auto", "quarantined", "refused")},
+    )
+    return redirect("contacts:email_queue")
+
+
+@role_required(*MAIL_ROLES)
+def quarantine(request: HttpRequest) -> HttpResponse:
+    rows = QuarantinedMail.objects.filter(resolved_at__isnull=True).defer("raw")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "contacts/inbound/quarantine.html", {"page": page})
+
+
+@role_required(*MAIL_ROLES)
+def quarantine_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    mail = get_object_or_404(QuarantinedMail, pk=pk)
+    response = HttpResponse(bytes(mail.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="quarantaene-{mail.pk}.eml"'
+    return response
+
+
+@role_required(*MAIL_ROLES)
+@require_POST
+def quarantine_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    mail = get_object_or_404(QuarantinedMail, pk=pk, resolved_at__isnull=True)
+    inbound.quarantine_resolve(mail=mail, actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, _("Marked as dealt with."))
+    return redirect("contacts:quarantine")
