@@ -239,3 +239,27 @@ def test_the_worker_polls_a_real_imap_mailbox(world_a, imap_server):
         mailbox.save()
         assert inbound.mail_poll(mailbox=mailbox) == 0
         assert mailbox.last_error
+
+
+def test_the_tenant_admin_sets_up_the_mailbox_and_the_password_stays_hidden(world_a, world_b):
+    admin = world_a.client("tenant_admin")
+    url = reverse("contacts:mailbox")
+    form = {"host": "imap.alpha.example", "port": 993, "use_ssl": "on", "username": "kc",
+            "folder": "INBOX", "active": "on"}  # fmt: skip
+    missing = admin.post(url, form)
+    assert missing.status_code == 200 and "password" in missing.context["form"].errors
+    admin.post(url, {**form, "password": "geheim-123"})
+    admin.post(url, {**form, "port": 143, "password": ""})  # empty keeps the stored password
+    with scopes_disabled():
+        mailbox = Mailbox.objects.get()
+        assert (mailbox.tenant, mailbox.port, mailbox.password) == (
+            world_a.tenant,
+            143,
+            "geheim-123",
+        )
+        assert "geheim" not in str(
+            Event.objects.filter(subject_kind="mailbox").values_list("payload")
+        )
+    assert "geheim-123" not in admin.get(url).content.decode()
+    assert world_a.client("kc_agent").get(url).status_code == 403
+    assert "imap.alpha.example" not in world_b.client("tenant_admin").get(url).content.decode()

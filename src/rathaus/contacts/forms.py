@@ -13,7 +13,7 @@ from rathaus.catalog.models import Service
 from rathaus.catalog.selectors import published_services
 from rathaus.core.models import OrgUnit
 
-from .models import OPEN_STATUSES, Case, CaseStatus, Channel, Outcome, Priority
+from .models import OPEN_STATUSES, Case, CaseStatus, Channel, Mailbox, Outcome, Priority
 
 INPUT = "kern-form-input__input"
 
@@ -174,3 +174,26 @@ class AttachmentForm(forms.Form):
     file = forms.FileField(
         label=_("File"), help_text=_("PDF, image, text or office document, up to 10 MB.")
     )
+
+
+class MailboxForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the stored password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = ["host", "port", "use_ssl", "username", "password", "folder", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        if not password and not (self.instance.pk and self.instance.password):
+            raise forms.ValidationError(_("Enter the mailbox password."))
+        return password or self.instance.password

@@ -330,3 +330,20 @@ def quarantine_resolve(*, mail: QuarantinedMail, actor: User) -> None:
         activity="mail_quarantine_resolved",
         actor=actor,
     )
+
+
+@transaction.atomic
+def mailbox_save(*, mailbox: Mailbox, actor: User) -> Mailbox:
+    """Store the tenant's IMAP settings; the event names the fields, never the password."""
+    created = mailbox.pk is None
+    mailbox.full_clean(exclude=["tenant"])
+    mailbox.save()
+    event_append(
+        tenant=mailbox.tenant,
+        subject_kind="mailbox",
+        subject_id=mailbox.pk,
+        activity="mailbox_created" if created else "mailbox_changed",
+        actor=actor,
+        payload={"host": mailbox.host, "active": mailbox.active},
+    )
+    return mailbox

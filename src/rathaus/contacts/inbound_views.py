@@ -18,7 +18,8 @@ from rathaus.core.models import Role
 from rathaus.core.permissions import role_required
 
 from . import inbound
-from .models import Contact, QuarantinedMail
+from .forms import MailboxForm
+from .models import Contact, Mailbox, QuarantinedMail
 
 MAIL_ROLES = (Role.KC_AGENT, Role.TEAM_LEAD)
 MAX_UPLOAD_FILES = 50
@@ -117,3 +118,17 @@ def quarantine_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     inbound.quarantine_resolve(mail=mail, actor=request.user)  # type: ignore[arg-type]
     messages.success(request, _("Marked as dealt with."))
     return redirect("contacts:quarantine")
+
+
+@role_required(Role.TENANT_ADMIN)
+def mailbox_settings(request: HttpRequest) -> HttpResponse:
+    """The tenant's IMAP mailbox for citizen e-mail (one per municipality)."""
+    mailbox = Mailbox.objects.first() or Mailbox(tenant=request.tenant)  # type: ignore[attr-defined]
+    form = MailboxForm(request.POST or None, instance=mailbox)
+    if request.method == "POST" and form.is_valid():
+        inbound.mailbox_save(mailbox=form.save(commit=False), actor=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request, _("The mailbox settings are saved; the worker polls it every two minutes.")
+        )
+        return redirect("contacts:mailbox")
+    return render(request, "contacts/inbound/mailbox.html", {"form": form, "mailbox": mailbox})

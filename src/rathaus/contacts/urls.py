@@ -14,6 +14,7 @@ urlpatterns = [
     path("kc/email/upload/", inbound_views.email_upload, name="email_upload"),
     path("kc/email/<int:pk>/take/", inbound_views.email_take, name="email_take"),
     path("kc/email/quarantine/", inbound_views.quarantine, name="quarantine"),
+    path("kc/email/mailbox/", inbound_views.mailbox_settings, name="mailbox"),
     path("kc/email/quarantine/<int:pk>/", inbound_views.quarantine_raw, name="quarantine_raw"),
     path(
         "kc/email/quarantine/<int:pk>/resolve/",
