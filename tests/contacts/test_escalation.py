@@ -41,14 +41,16 @@ def test_escalation_is_recorded_once_and_skips_paused_and_answered_cases(world_a
         assert Event.objects.filter(tenant=world_b.tenant, activity="case_escalated").count() == 0
 
 
-def test_digest_mails_each_lead_the_overdue_cases_of_their_subtree(world_a, world_b, smtp_server):
+def test_digest_mails_each_lead_the_overdue_cases_of_their_subtree(
+    world_a, world_b, smtp_server, django_capture_on_commit_callbacks
+):
     lead = world_a.users["team_lead"]
     lead.email = "lead@alpha.example"
     lead.save()
     case = overdue_case(world_a, subject="Ausweis beschädigt")
     overdue_case(world_b, subject="Fremder Vorgang")
     later = MONDAY + dt.timedelta(days=14)
-    with scope(tenant=world_a.tenant):
+    with scope(tenant=world_a.tenant), django_capture_on_commit_callbacks(execute=True):
         assert notifications.overdue_digest_send(tenant=world_a.tenant, now=later) == 1
         # Nothing overdue yet → no mail at all.
         assert notifications.overdue_digest_send(tenant=world_a.tenant, now=MONDAY) == 0

@@ -20,7 +20,6 @@ from email.utils import getaddresses, parsedate_to_datetime
 import nh3
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,9 +29,7 @@ from django_scopes import scope, scopes_disabled
 from rathaus.core.models import OrgUnit, Tenant
 from rathaus.core.services import event_append
 
-from .files import MAX_FILE_BYTES, detect_type
 from .models import (
-    Attachment,
     Case,
     CaseMessage,
     CaseStatus,
@@ -43,7 +40,7 @@ from .models import (
     MessageKind,
     QuarantinedMail,
 )
-from .services import case_set_status
+from .services import attachment_store, case_set_status, contact_event, contact_start
 
 REFERENCE = re.compile(r"\[(\d{4}-\d{6})\]")
 AUTO_SUBJECT = re.compile(
@@ -114,22 +111,13 @@ def _store_attachments(mail: InboundMail, message: EmailMessage, case: Case | No
         content = payload if isinstance(payload, bytes) else b""
         total += len(content)
         try:
-            if len(content) > MAX_FILE_BYTES or total > MAX_MAIL_BYTES or not content:
-                raise ValueError
-            content_type = detect_type(name, content[:16])
-        except Exception:
+            if total > MAX_MAIL_BYTES:
+                raise ValidationError("the mail's files together are too large")
+            attachment_store(
+                tenant=mail.tenant, case=case, inbound_mail=mail, name=name, content=content
+            )
+        except ValidationError:
             refused.append(name)
-            continue
-        attachment = Attachment(
-            tenant=mail.tenant,
-            case=case,
-            inbound_mail=mail,
-            filename=name[:255],
-            content_type=content_type,
-            size=len(content),
-        )
-        attachment.file.save(name, ContentFile(content), save=False)
-        attachment.save()
     return refused
 
 
@@ -199,28 +187,17 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
         if case.status != CaseStatus.IN_PROGRESS:
             case_set_status(case=case, status=CaseStatus.IN_PROGRESS, actor=None)
         return mail
-    kc = _kc_unit(tenant)
-    contact = Contact.objects.create(
+    contact = contact_start(
         tenant=tenant,
+        agent=None,
+        org_unit=_kc_unit(tenant),
         channel=Channel.EMAIL,
-        org_unit=kc,
         started_at=min(received, timezone.now()),
+        citizen={"name": mail.from_name, "email": mail.from_address},
         summary=(mail.subject + note)[:2000],
-        citizen_name=mail.from_name,
-        citizen_email=mail.from_address,
-        email_key=mail.from_address,
     )
     mail.contact = contact
     mail.save(update_fields=["contact"])
-    event_append(
-        tenant=tenant,
-        subject_kind="contact",
-        subject_id=contact.pk,
-        activity="contact_started",
-        org_unit=kc,
-        channel=Channel.EMAIL,
-        timestamp=contact.started_at,
-    )
     return mail
 
 
@@ -306,15 +283,7 @@ def mail_contact_take(*, contact: Contact, agent: User) -> Contact:
         raise ValidationError(_("Someone else has already taken this e-mail."))
     taken.agent = agent
     taken.save(update_fields=["agent"])
-    event_append(
-        tenant=taken.tenant,
-        subject_kind="contact",
-        subject_id=taken.pk,
-        activity="contact_taken",
-        actor=agent,
-        org_unit=taken.org_unit,
-        channel=taken.channel,
-    )
+    contact_event(taken, "contact_taken", agent).save()
     return taken
 
 

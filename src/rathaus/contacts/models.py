@@ -127,6 +127,11 @@ class CaseStatus(models.TextChoices):
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.WAITING)
 
 
+def overdue_q(now: dt.datetime) -> models.Q:
+    """Open cases past their deadline; a case waiting for the citizen is never overdue."""
+    return models.Q(status__in=OPEN_STATUSES, paused_at__isnull=True, deadline__lt=now)
+
+
 class CaseCounter(TenantOwned):
     """The last reference number handed out per tenant and year (row-locked while counting)."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from rathaus.core.models import Membership, OrgUnit, Role, Tenant
 from rathaus.core.services import event_append
 
-from .models import OPEN_STATUSES, Case
+from .models import Case, overdue_q
 from .services import sender_of
 
 
@@ -22,9 +23,7 @@ def overdue_digest_send(*, tenant: Tenant, now: dt.datetime | None = None) -> in
     """
     now = now or timezone.now()
     overdue = list(
-        Case.objects.filter(
-            tenant=tenant, status__in=OPEN_STATUSES, paused_at__isnull=True, deadline__lt=now
-        )
+        Case.objects.filter(overdue_q(now), tenant=tenant)
         .select_related("org_unit", "assignee")
         .order_by("deadline", "id")
     )
@@ -64,5 +63,6 @@ def overdue_digest_send(*, tenant: Tenant, now: dt.datetime | None = None) -> in
             payload={"cases": len(cases), "lead": membership.user_id},
         )
     if messages:
-        get_connection().send_messages(messages)
+        # Mail leaves only when the events are committed (DESIGN: side effects on commit).
+        transaction.on_commit(lambda: get_connection().send_messages(messages))
     return len(messages)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import OrgUnit, Tenant
 
-from .models import OPEN_STATUSES, Case, Contact
+from .models import OPEN_STATUSES, Case, Contact, overdue_q
 from .services import phone_key
 
 NEARLY_DUE_WORKING_DAYS = 1
@@ -90,7 +90,7 @@ def inbox_cases(
     else:
         qs = qs.filter(status__in=OPEN_STATUSES)
     if filters.due == "overdue":
-        qs = qs.filter(status__in=OPEN_STATUSES, paused_at__isnull=True, deadline__lt=now)
+        qs = qs.filter(overdue_q(now))
     elif filters.due == "week":
         calendar = WorkingCalendar.for_tenant(tenant)
         qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=calendar.add_working_days(now, 5))

@@ -22,8 +22,9 @@ from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Event, ForwardPolicy, OrgUnit, Tenant
 from rathaus.core.services import event_append, event_build
 
+from .files import check_size, detect_type
+from .letters import render_letter
 from .models import (
-    OPEN_STATUSES,
     Attachment,
     Case,
     CaseCounter,
@@ -32,9 +33,11 @@ from .models import (
     Channel,
     Contact,
     Direction,
+    InboundMail,
     MessageKind,
     Outcome,
     Priority,
+    overdue_q,
 )
 
 DEFAULT_HANDOVER_DAYS = 5
@@ -84,7 +87,11 @@ def contact_start(
     channel: str,
     direction: str = Direction.INBOUND,
     started_at: dt.datetime | None = None,
+    citizen: dict[str, str] | None = None,
+    summary: str = "",
 ) -> Contact:
+    """Open a contact; the clock runs until `contact_finish`. Citizen data when already known
+    (an e-mail names its sender)."""
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel.")})
     contact = Contact.objects.create(
@@ -94,17 +101,10 @@ def contact_start(
         channel=channel,
         direction=direction,
         started_at=started_at or timezone.now(),
+        summary=summary.strip(),
+        **_citizen_fields(citizen),
     )
-    event_append(
-        tenant=tenant,
-        subject_kind="contact",
-        subject_id=contact.pk,
-        activity="contact_started",
-        actor=agent,
-        org_unit=org_unit,
-        channel=channel,
-        timestamp=contact.started_at,
-    )
+    contact_event(contact, "contact_started", agent, timestamp=contact.started_at).save()
     return contact
 
 
@@ -155,9 +155,15 @@ def _apply_outcome(
     )
 
 
-def _contact_event(
-    contact: Contact, activity: str, actor: User | None, payload: dict[str, Any] | None = None
+def contact_event(
+    contact: Contact,
+    activity: str,
+    actor: User | None,
+    *,
+    timestamp: dt.datetime | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> Event:
+    """An unsaved event about a contact: save it, or insert several with `bulk_create`."""
     return event_build(
         tenant=contact.tenant,
         subject_kind="contact",
@@ -166,18 +172,25 @@ def _contact_event(
         actor=actor,
         org_unit=contact.org_unit,
         channel=contact.channel,
-        timestamp=contact.ended_at if activity == "contact_finished" else contact.started_at,
+        timestamp=timestamp,
         payload=payload,
     )
 
 
-def _finished_payload(contact: Contact, services: Sequence[Service]) -> dict[str, Any]:
-    return {
-        "outcome": contact.outcome,
-        "handling_seconds": contact.handling_seconds,
-        "services": [s.pk for s in services],
-        "case": contact.case.reference if contact.case else None,
-    }
+def _finished_event(contact: Contact, services: Sequence[Service], actor: User | None) -> Event:
+    """`contact_finished` with outcome and handling time: the source of the KC's figures."""
+    return contact_event(
+        contact,
+        "contact_finished",
+        actor,
+        timestamp=contact.ended_at,
+        payload={
+            "outcome": contact.outcome,
+            "handling_seconds": contact.handling_seconds,
+            "services": [s.pk for s in services],
+            "case": contact.case.reference if contact.case else None,
+        },
+    )
 
 
 @transaction.atomic
@@ -218,7 +231,7 @@ def contact_finish(
     contact.services.set(services)
     if join_case is not None:
         _event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
-    _contact_event(contact, "contact_finished", actor, _finished_payload(contact, services)).save()
+    _finished_event(contact, services, actor).save()
     return contact
 
 
@@ -272,10 +285,8 @@ def contact_record(
     contact.service_ids = [s.pk for s in services]
     Event.objects.bulk_create(
         [
-            _contact_event(contact, "contact_started", actor),
-            _contact_event(
-                contact, "contact_finished", actor, _finished_payload(contact, services)
-            ),
+            contact_event(contact, "contact_started", actor, timestamp=contact.started_at),
+            _finished_event(contact, services, actor),
         ]
     )
     return contact
@@ -287,15 +298,7 @@ def callback_done(*, contact: Contact, actor: User | None) -> Contact:
         raise ValidationError(_("There is no open callback on this contact."))
     contact.callback_done_at = timezone.now()
     contact.save(update_fields=["callback_done_at"])
-    event_append(
-        tenant=contact.tenant,
-        subject_kind="contact",
-        subject_id=contact.pk,
-        activity="callback_done",
-        actor=actor,
-        org_unit=contact.org_unit,
-        channel=contact.channel,
-    )
+    contact_event(contact, "callback_done", actor, timestamp=contact.callback_done_at).save()
     return contact
 
 
@@ -504,33 +507,55 @@ def sender_of(tenant: Tenant) -> str:
     return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL
 
 
-@transaction.atomic
-def case_reply_email(
-    *, case: Case, body: str, actor: User | None, answered: bool = True
+def _reply(
+    case: Case,
+    *,
+    kind: str,
+    body: str,
+    actor: User | None,
+    answered: bool,
+    message_id: str = "",
 ) -> CaseMessage:
-    """Answer the citizen by e-mail; the mail leaves over SMTP once the transaction commits.
+    """Record a reply to the citizen and move the case on.
 
     Marking the case answered is the default because a reply usually is the answer; a
     question back to the citizen passes `answered=False` and sets "waiting" instead.
     """
-    if not case.citizen_email:
-        raise ValidationError(_("The case has no e-mail address to reply to."))
     if not body.strip():
         raise ValidationError({"body": _("The reply is empty.")})
-    message_id = make_msgid(domain=sender_of(case.tenant).rpartition("@")[2] or "localhost")
     message = CaseMessage.objects.create(
         tenant=case.tenant,
         case=case,
-        kind=MessageKind.EMAIL_OUT,
+        kind=kind,
         author=actor,
         subject=reply_subject(case),
         body=body.strip(),
         message_id=message_id,
     )
-    _event(case, "case_replied", actor, {"message": message.pk, "medium": "email"})
+    medium = "email" if kind == MessageKind.EMAIL_OUT else "letter"
+    _event(case, "case_replied", actor, {"message": message.pk, "medium": medium})
     target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
     if case.status != target:
         case_set_status(case=case, status=target, actor=actor)
+    return message
+
+
+@transaction.atomic
+def case_reply_email(
+    *, case: Case, body: str, actor: User | None, answered: bool = True
+) -> CaseMessage:
+    """Answer the citizen by e-mail; the mail leaves over SMTP once the transaction commits."""
+    if not case.citizen_email:
+        raise ValidationError(_("The case has no e-mail address to reply to."))
+    message_id = make_msgid(domain=sender_of(case.tenant).rpartition("@")[2] or "localhost")
+    message = _reply(
+        case,
+        kind=MessageKind.EMAIL_OUT,
+        body=body,
+        actor=actor,
+        answered=answered,
+        message_id=message_id,
+    )
     email = EmailMessage(
         subject=message.subject,
         body=message.body,
@@ -548,13 +573,7 @@ def cases_escalate(*, tenant: Tenant, now: dt.datetime | None = None) -> list[Ca
     now = now or timezone.now()
     overdue = list(
         Case.objects.select_for_update()
-        .filter(
-            tenant=tenant,
-            status__in=OPEN_STATUSES,
-            paused_at__isnull=True,
-            deadline__lt=now,
-            escalated_at__isnull=True,
-        )
+        .filter(overdue_q(now), tenant=tenant, escalated_at__isnull=True)
         .select_related("org_unit")
         .order_by("deadline", "id")
     )
@@ -570,55 +589,56 @@ def case_reply_letter(
     *, case: Case, body: str, actor: User | None, answered: bool = True
 ) -> CaseMessage:
     """Answer the citizen by letter: a PDF on the tenant's letterhead, kept with the case."""
-    from .letters import render_letter
-
     if not case.citizen_address.strip():
         raise ValidationError(_("The case has no postal address for a letter."))
-    if not body.strip():
-        raise ValidationError({"body": _("The reply is empty.")})
-    message = CaseMessage.objects.create(
-        tenant=case.tenant,
-        case=case,
-        kind=MessageKind.LETTER,
-        author=actor,
-        subject=reply_subject(case),
-        body=body.strip(),
-    )
+    message = _reply(case, kind=MessageKind.LETTER, body=body, actor=actor, answered=answered)
     pdf = render_letter(case=case, body=message.body, author=actor, date=message.created_at)
-    attachment = Attachment(
+    attachment_store(
         tenant=case.tenant,
         case=case,
-        filename=f"Schreiben-{case.reference}-{message.pk}.pdf",
-        content_type="application/pdf",
-        size=len(pdf),
+        name=f"Schreiben-{case.reference}-{message.pk}.pdf",
+        content=pdf,
     )
-    attachment.file.save(attachment.filename, ContentFile(pdf), save=False)
-    attachment.save()
-    _event(case, "case_replied", actor, {"message": message.pk, "medium": "letter"})
-    target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
-    if case.status != target:
-        case_set_status(case=case, status=target, actor=actor)
     return message
 
 
-@transaction.atomic
-def case_attachment_add(*, case: Case, name: str, content: bytes, actor: User | None) -> Attachment:
-    """Keep a file with the case under a random name, after checking its size and real type."""
-    from .files import check_size, detect_type
+def attachment_store(
+    *,
+    tenant: Tenant,
+    name: str,
+    content: bytes,
+    case: Case | None = None,
+    inbound_mail: InboundMail | None = None,
+) -> Attachment:
+    """Keep a file under a random name after checking its size and its real type.
 
+    The name the sender gave is kept (cleaned) in the row only, never used as a path.
+    Raises ValidationError for a file that is empty, too large or of a type not allowed.
+    """
     check_size(len(content))
     content_type = detect_type(name, content[:16])
     filename = re.sub(r"[^\w.\- ]", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])[:200]
     attachment = Attachment(
-        tenant=case.tenant,
+        tenant=tenant,
         case=case,
+        inbound_mail=inbound_mail,
         filename=filename or "datei",
         content_type=content_type,
         size=len(content),
     )
     attachment.file.save(attachment.filename, ContentFile(content), save=False)
     attachment.save()
+    return attachment
+
+
+@transaction.atomic
+def case_attachment_add(*, case: Case, name: str, content: bytes, actor: User | None) -> Attachment:
+    """A file a clerk adds to the case."""
+    attachment = attachment_store(tenant=case.tenant, case=case, name=name, content=content)
     _event(
-        case, "case_attachment_added", actor, {"attachment": attachment.pk, "type": content_type}
+        case,
+        "case_attachment_added",
+        actor,
+        {"attachment": attachment.pk, "type": attachment.content_type},
     )
     return attachment

@@ -196,17 +196,25 @@ def _sees_all_cases(request: HttpRequest) -> bool:
     return has_role(request, Role.KC_AGENT, Role.CONTROLLER, Role.TENANT_ADMIN)
 
 
-def _case_for(request: HttpRequest, reference: str, *, edit: bool = False) -> Case:
+def _may_edit(request: HttpRequest, case: Case) -> bool:
+    """Members of the responsible unit (leads: of a unit above it) and tenant admins."""
+    return has_role(request, Role.TENANT_ADMIN) or (
+        _visible_units(request).filter(pk=case.org_unit_id).exists()
+    )
+
+
+def _case_for(request: HttpRequest, reference: str, *, edit: bool = False) -> tuple[Case, bool]:
+    """The case and whether this person may change it; 404 when they may not even see it."""
     try:
         case = selectors.case_by_reference(reference)
     except Case.DoesNotExist:
         raise Http404 from None
-    own_unit = _visible_units(request).filter(pk=case.org_unit_id).exists()
-    if edit and not (own_unit or has_role(request, Role.TENANT_ADMIN)):
+    may_edit = _may_edit(request, case)
+    if edit and not may_edit:
         raise PermissionDenied
-    if not (own_unit or _sees_all_cases(request)):
+    if not (may_edit or _sees_all_cases(request)):
         raise Http404
-    return case
+    return case, may_edit
 
 
 def _inbox_filter(request: HttpRequest) -> selectors.InboxFilter:
@@ -313,10 +321,7 @@ def inbox_assign(request: HttpRequest) -> HttpResponse:
 
 @role_required(*CASE_ROLES)
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _case_for(request, reference)
-    can_edit = _visible_units(request).filter(pk=case.org_unit_id).exists() or has_role(
-        request, Role.TENANT_ADMIN
-    )
+    case, can_edit = _case_for(request, reference)
     return render(
         request,
         "contacts/case_detail.html",
@@ -345,7 +350,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def case_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
     """One endpoint per action of the case page; notes are open to everyone who sees the case."""
-    case = _case_for(request, reference, edit=action != "note")
+    case = _case_for(request, reference, edit=action != "note")[0]
     actor = request.user
     forms_by_action = {
         "status": lambda: StatusForm(request.POST),
@@ -394,14 +399,14 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Saved."))
-    if action == "forward" and not _visible_units(request).filter(pk=case.org_unit_id).exists():
+    if action == "forward" and not _may_edit(request, case):  # the case has left our units
         return redirect("contacts:inbox")
     return redirect("contacts:case", reference=case.reference)
 
 
 @role_required(*CASE_ROLES)
 def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileResponse:
-    case = _case_for(request, reference)
+    case = _case_for(request, reference)[0]
     attachment = get_object_or_404(Attachment, pk=pk, case=case)
     response = FileResponse(
         attachment.file.open("rb"), as_attachment=True, filename=attachment.filename

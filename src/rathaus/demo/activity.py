@@ -9,7 +9,6 @@ calls in the KC about three times shorter than in the departments, most deadline
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import random
 from collections.abc import Callable
@@ -74,7 +73,6 @@ BATCH = 5000
 class _Context:
     tenant: Tenant
     calendar: WorkingCalendar
-    working_days: list[dt.date]
     kc_phone: OrgUnit
     kc_written: OrgUnit
     services: list[Service]
@@ -86,16 +84,6 @@ class _Context:
 
 def _pick(rng: random.Random, weights: dict[Any, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def _deadline(ctx: _Context, start: dt.datetime, days: int) -> dt.datetime:
-    """Working-day arithmetic on a precomputed list of working days (the calendar is slow)."""
-    local = timezone.localtime(start, ctx.calendar.zone)
-    index = bisect.bisect_right(ctx.working_days, local.date()) - 1 + days
-    if index >= len(ctx.working_days):
-        return ctx.calendar.add_working_days(start, days)
-    day = ctx.working_days[max(index, 0)]
-    return dt.datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=ctx.calendar.zone)
 
 
 def _staff(tenant: Tenant, units: dict[str, OrgUnit]) -> tuple[list[Any], list[Any]]:
@@ -235,7 +223,7 @@ def _day(
             case = Case(
                 tenant=ctx.tenant, reference=f"{year}-{counters[year]:06d}",
                 subject=service.name[:255], service=service, org_unit=service.org_unit,
-                channel=channel, created_at=ended, deadline=_deadline(ctx, ended, days),
+                channel=channel, created_at=ended, deadline=ctx.calendar.add_working_days(ended, days),
                 priority=2,
             )  # fmt: skip
             rows["cases"].append((case, days))
@@ -307,8 +295,6 @@ def build_activity(
     calendar = WorkingCalendar.for_tenant(tenant)
     today = timezone.localdate(now, calendar.zone)
     first = today - dt.timedelta(days=days)
-    span = [first + dt.timedelta(days=n) for n in range(days + 400)]
-    working = [d for d in span if calendar.is_working_day(d)]
     services = list(
         Service.objects.filter(tenant=tenant, status="published")
         .select_related("org_unit")
@@ -318,12 +304,16 @@ def build_activity(
     weights = [1 / (rank + 1) ** 0.9 for rank in range(len(services))]  # a few services dominate
     rng.shuffle(weights)
     agents, clerks = _staff(tenant, units)
-    ctx = _Context(tenant, calendar, working, units["kc-telefon"], units["kc-schriftverkehr"],
+    ctx = _Context(tenant, calendar, units["kc-telefon"], units["kc-schriftverkehr"],
                    services, weights, agents, clerks, rng)  # fmt: skip
     counters = dict(CaseCounter.objects.filter(tenant=tenant).values_list("year", "last_number"))
     batch: list[dict[str, list[Any]]] = []
     total = 0
-    day_list = [d for d in working if first <= d < today]
+    day_list = [
+        day
+        for day in (first + dt.timedelta(days=n) for n in range(days))
+        if calendar.is_working_day(day)
+    ]
     for n, day in enumerate(day_list, 1):
         batch.append(_day(ctx, day, now, counters))
         if len(batch) == 20 or n == len(day_list):
