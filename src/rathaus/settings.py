@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rathaus.core",
     "rathaus.catalog",
     "rathaus.contacts",
+    "rathaus.appointments",
     "rest_framework",
     "drf_spectacular",
     "rathaus.api",
@@ -189,6 +190,8 @@ EMAIL_HOST_USER = env_str("RATHAUS_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = env_str("RATHAUS_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("RATHAUS_SMTP_STARTTLS", False)
 DEFAULT_FROM_EMAIL = env_str("RATHAUS_DEFAULT_FROM_EMAIL", "rathaus@localhost")
+# Where citizens reach this installation; links in e-mails start with it.
+RATHAUS_PUBLIC_URL = env_str("RATHAUS_PUBLIC_URL", "http://127.0.0.1:8000")
 
 TASKS = {
     "default": {

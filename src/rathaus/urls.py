@@ -21,6 +21,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("catalog/", include("rathaus.catalog.urls")),
     path("api/", include("rathaus.api.urls")),
+    path("", include("rathaus.appointments.urls")),
     path("", include("rathaus.contacts.urls")),
     path("", include("rathaus.core.urls")),
 ]

@@ -36,12 +36,12 @@ class WorkingCalendar:
             )
         return cls(state=tenant.state, time_zone=tenant.time_zone, closing_days=days)
 
+    def is_closed(self, day: dt.date) -> bool:
+        """A public holiday or a closing day of the tenant (weekends are not meant here)."""
+        return day in _public_holidays(self.state, day.year) or day in self.closing_days
+
     def is_working_day(self, day: dt.date) -> bool:
-        return (
-            day.weekday() < 5
-            and day not in _public_holidays(self.state, day.year)
-            and day not in self.closing_days
-        )
+        return day.weekday() < 5 and not self.is_closed(day)
 
     def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
         """Move `days` working days forward from `start`, keeping the local time of day.

@@ -136,6 +136,7 @@ class OrgUnit(TenantOwned):
 class Role(models.TextChoices):
     KC_AGENT = "kc_agent", _("KC agent")
     CLERK = "clerk", _("Clerk")
+    OFFICE_STAFF = "office_staff", _("Citizen office staff")
     TEAM_LEAD = "team_lead", _("Team lead")
     KNOWLEDGE_EDITOR = "knowledge_editor", _("Knowledge editor")
     CONTROLLER = "controller", _("Controller")

@@ -43,6 +43,21 @@ TIMERS = [
     Timer("cases.escalate", "rathaus.contacts.jobs.escalate_all", every=dt.timedelta(minutes=15)),
     Timer("cases.overdue_digest", "rathaus.contacts.jobs.digest_all", daily_at=dt.time(7, 0)),
     Timer("mail.poll", "rathaus.contacts.jobs.poll_mail_all", every=dt.timedelta(minutes=2)),
+    Timer(
+        "appointments.holds",
+        "rathaus.appointments.jobs.expire_holds_all",
+        every=dt.timedelta(minutes=1),
+    ),
+    Timer(
+        "appointments.no_shows",
+        "rathaus.appointments.jobs.no_shows_all",
+        every=dt.timedelta(minutes=5),
+    ),
+    Timer(
+        "appointments.reminders", "rathaus.appointments.jobs.reminders_all", daily_at=dt.time(10, 0)
+    ),
+    # Slots exist ahead of the booking window; the window itself opens at the release time.
+    Timer("appointments.slots", "rathaus.appointments.jobs.slots_all", daily_at=dt.time(0, 30)),
 ]
 
 

@@ -1,0 +1,105 @@
+"""E-mails to citizens about their appointments, sent after the booking's transaction commits.
+
+Each function takes primary keys because it runs in `on_commit` or the worker, outside the
+request; it enters the tenant's scope itself and writes in the citizen's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_scopes import scope
+from icalendar import Calendar
+from icalendar import Event as IcalEvent
+
+from rathaus.core.models import Tenant
+
+from .links import url_for
+from .models import Booking
+
+
+def _sender(tenant: Tenant) -> str:
+    from django.conf import settings
+
+    return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL
+
+
+def ical_for(booking: Booking) -> bytes:
+    """The appointment as an iCalendar file (RFC 5545) for the citizen's calendar."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Rathaus//Termine//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = IcalEvent()
+    event.add("uid", f"{booking.code}@{booking.tenant.slug}.rathaus")
+    event.add("dtstamp", timezone.now().astimezone(dt.UTC))
+    event.add("dtstart", timezone.localtime(booking.start))
+    event.add("dtend", timezone.localtime(booking.end))
+    services = ", ".join(i.service.name for i in booking.items.all())
+    event.add("summary", f"{booking.tenant.name}: {services}")
+    location = booking.location
+    event.add(
+        "location",
+        ", ".join(
+            p
+            for p in [
+                location.name,
+                location.street,
+                f"{location.postcode} {location.city}".strip(),
+            ]
+            if p
+        ),
+    )
+    event.add("description", f"{booking.code}\n{url_for(booking, 'cancel')}")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _send(booking_pk: int, tenant_pk: int, template: str, *, attach_ical: bool) -> None:
+    tenant = Tenant.objects.get(pk=tenant_pk)
+    with scope(tenant=tenant):
+        booking = (
+            Booking.objects.select_related("location", "tenant")
+            .prefetch_related("items__service")
+            .get(pk=booking_pk)
+        )
+        with translation.override(booking.language):
+            context = {
+                "booking": booking,
+                "tenant": tenant,
+                "start": timezone.localtime(booking.start),
+                "items": list(booking.items.all()),
+                "confirm_url": url_for(booking, "confirm"),
+                "cancel_url": url_for(booking, "cancel"),
+                "move_url": url_for(booking, "move"),
+            }
+            subject = render_to_string(f"appointments/mail/{template}_subject.txt", context)
+            body = render_to_string(f"appointments/mail/{template}.txt", context)
+        message = EmailMessage(
+            subject=" ".join(subject.split()),
+            body=body,
+            from_email=_sender(tenant),
+            to=[booking.email],
+        )
+        if attach_ical:
+            message.attach(f"termin-{booking.code}.ics", ical_for(booking), "text/calendar")
+        message.send()
+
+
+def confirmation_request(booking_pk: int, tenant_pk: int) -> None:
+    _send(booking_pk, tenant_pk, "confirm_request", attach_ical=False)
+
+
+def booking_confirmed(booking_pk: int, tenant_pk: int) -> None:
+    _send(booking_pk, tenant_pk, "confirmed", attach_ical=True)
+
+
+def booking_cancelled(booking_pk: int, tenant_pk: int) -> None:
+    _send(booking_pk, tenant_pk, "cancelled", attach_ical=False)
+
+
+def booking_reminder(booking_pk: int, tenant_pk: int) -> None:
+    _send(booking_pk, tenant_pk, "reminder", attach_ical=True)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import portal_views
+
+urlpatterns = [
+    path("book/<slug:tenant_slug>/", portal_views.book, name="book"),
+    path("book/<slug:tenant_slug>/confirm/<str:token>/", portal_views.confirm, name="confirm"),
+    path("book/<slug:tenant_slug>/cancel/<str:token>/", portal_views.cancel, name="cancel"),
+    path("book/<slug:tenant_slug>/move/<str:token>/", portal_views.move, name="move"),
+]

@@ -1,0 +1,252 @@
+"""Reads of the appointments app: free times, the call order, the display, the day plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from statistics import median
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from rathaus.catalog.models import Location
+from rathaus.core.calendar import WorkingCalendar
+
+from .models import (
+    CHANNEL_SLOTS,
+    AvailabilityRule,
+    Booking,
+    BookingChannel,
+    BookingPolicy,
+    BookingStatus,
+    Counter,
+    Slot,
+    Ticket,
+    TicketStatus,
+)
+from .services import Request, free_q, request_check, slots_needed
+
+DISPLAY_RECENT = 8
+
+
+def bookable_window(
+    rule: AvailabilityRule, now: dt.datetime, channel: str
+) -> tuple[dt.date, dt.date]:
+    """First and last day the rule lets this channel book now (local dates).
+
+    The last day of the window is released at the rule's release time; before that time the
+    window ends a day earlier. Internal bookings ignore the window (staff plan ahead).
+    """
+    local = timezone.localtime(now)
+    today = local.date()
+    if channel == BookingChannel.INTERNAL:
+        return today, today + dt.timedelta(days=366)
+    last = today + dt.timedelta(days=rule.max_days_ahead)
+    if local.time() < rule.release_time:
+        last -= dt.timedelta(days=1)
+    return today + dt.timedelta(days=rule.min_days_ahead), last
+
+
+def _window_q(location: Location, now: dt.datetime, channel: str) -> Q:
+    zone = timezone.get_current_timezone()
+    q = Q(pk__in=[])
+    for rule in AvailabilityRule.objects.filter(location=location):
+        first, last = bookable_window(rule, now, channel)
+        q |= Q(
+            rule=rule,
+            start__gte=dt.datetime.combine(first, dt.time(), tzinfo=zone),
+            start__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone),
+        )
+    return q
+
+
+def free_starts(
+    *,
+    request: Request,
+    channel: str = BookingChannel.ONLINE,
+    now: dt.datetime | None = None,
+    day: dt.date | None = None,
+) -> list[dt.datetime]:
+    """Start times at which the whole request fits, within the channel's window (one day or all).
+
+    1. Count free slots per start time (one grouped query).
+    2. A request needing n slots fits at t when t and the n-1 slots that follow it
+       back to back each have a free slot.
+    """
+    now = now or timezone.now()
+    minutes = request_check(request)
+    slots = (
+        Slot.objects.filter(location=request.location, channel__in=CHANNEL_SLOTS[channel])
+        .filter(_window_q(request.location, now, channel))
+        .filter(free_q(now), start__gt=now)
+    )
+    if day is not None:
+        slots = slots.filter(start__date=day)
+    free = {
+        row["start"]: row["end"]
+        for row in slots.values("start", "end").annotate(n=Count("id")).order_by("start")
+    }
+    result = []
+    for start, end in free.items():
+        needed = slots_needed(minutes, int((end - start).total_seconds() // 60))
+        cursor, ok = end, True
+        for _i in range(needed - 1):
+            if cursor not in free:
+                ok = False
+                break
+            cursor = free[cursor]
+        if ok:
+            result.append(start)
+    return result
+
+
+def free_days(
+    *, request: Request, channel: str = BookingChannel.ONLINE, now: dt.datetime | None = None
+) -> dict[dt.date, int]:
+    """Days with at least one fitting start, and how many starts each has."""
+    days: dict[dt.date, int] = defaultdict(int)
+    for start in free_starts(request=request, channel=channel, now=now):
+        days[timezone.localdate(start)] += 1
+    return dict(days)
+
+
+def earliest_anywhere(
+    *,
+    items: tuple,
+    locations: QuerySet[Location] | list[Location],
+    channel: str = BookingChannel.ONLINE,
+    now: dt.datetime | None = None,
+) -> list[tuple[dt.datetime, Location]]:
+    """The first free start at every location that offers the services, earliest first."""
+    found = []
+    for location in locations:
+        request = Request(location=location, items=items)
+        try:
+            starts = free_starts(request=request, channel=channel, now=now)
+        except Exception:  # noqa: BLE001 - a location that does not offer the services is skipped
+            continue
+        if starts:
+            found.append((starts[0], location))
+    return sorted(found, key=lambda pair: pair[0])
+
+
+def bookable_locations() -> QuerySet[Location]:
+    return Location.objects.filter(rules__isnull=False).distinct().order_by("name")
+
+
+def booking_by_code(code: str) -> Booking | None:
+    return (
+        Booking.objects.filter(code=code.strip().upper())
+        .select_related("location")
+        .prefetch_related("items__service")
+        .first()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The queue
+
+
+def call_order(*, counter: Counter, now: dt.datetime) -> list[Ticket]:
+    """The waiting tickets this counter may call, in the order it should call them.
+
+    The rule (shown to staff on the counter screen):
+    1. A walk-in who has waited longer than the tenant's limit (default 30 minutes) comes
+       first, so appointments can never starve the queue.
+    2. Then appointment holders whose time has come, by appointment time.
+    3. Then walk-ins, most overdue first: waiting time divided by the target time of their
+       ticket class, so a quick-matter ticket (target 10 min) is not stuck behind a long
+       queue of 'everything else' (target 20 min); ties go to the earlier arrival.
+    4. Last, appointment holders who checked in early.
+    A ticket transferred to a particular counter is only called there.
+    """
+    policy = BookingPolicy.for_tenant(counter.tenant)
+    servable = set(counter.services.values_list("pk", flat=True))
+    waiting = (
+        Ticket.objects.filter(
+            location=counter.location,
+            day=timezone.localdate(now),
+            status=TicketStatus.WAITING,
+        )
+        .filter(Q(counter__isnull=True) | Q(counter=counter))
+        .select_related("ticket_class")
+        .prefetch_related("services")
+    )
+    tickets = [
+        t
+        for t in waiting
+        if not servable or not t.services.all() or servable & {s.pk for s in t.services.all()}
+    ]
+    limit = dt.timedelta(minutes=policy.walk_in_max_wait_minutes)
+
+    def rank(ticket: Ticket) -> tuple:
+        waited = now - ticket.due_at
+        if ticket.booking_id is None:
+            if waited >= limit:
+                return (0, -waited.total_seconds())
+            target = (ticket.ticket_class.target_wait_minutes if ticket.ticket_class else 15) * 60
+            return (2, -waited.total_seconds() / max(target, 60), ticket.arrived_at.timestamp())
+        if ticket.due_at <= now:
+            return (1, ticket.due_at.timestamp())
+        return (3, ticket.due_at.timestamp())
+
+    return sorted(tickets, key=rank)
+
+
+def expected_wait_seconds(*, location: Location, now: dt.datetime) -> int:
+    """Waiting time a new walk-in should expect: the queue ahead times the recent median
+    service time, shared by the counters busy today (at least one)."""
+    today = timezone.localdate(now)
+    tickets = Ticket.objects.filter(location=location, day=today)
+    ahead = tickets.filter(status=TicketStatus.WAITING).count()
+    recent = list(
+        tickets.filter(status=TicketStatus.DONE, started_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("started_at", "finished_at")[:20]
+    )
+    service = median((f - s).total_seconds() for s, f in recent if f and s) if recent else 600
+    counters = (
+        tickets.exclude(counter__isnull=True).values("counter").distinct().count()
+        or Counter.objects.filter(location=location, active=True).count()
+        or 1
+    )
+    return int((ahead + 1) * service / counters) if ahead else 0
+
+
+def display_calls(*, location: Location, now: dt.datetime) -> list[Ticket]:
+    """Tickets called today, the newest call first (the first one is shown large)."""
+    return list(
+        Ticket.objects.filter(
+            location=location,
+            day=timezone.localdate(now),
+            last_called_at__isnull=False,
+            status__in=[TicketStatus.CALLED, TicketStatus.SERVING],
+        )
+        .select_related("counter")
+        .order_by("-last_called_at")[:DISPLAY_RECENT]
+    )
+
+
+def counter_queue(*, location: Location, now: dt.datetime) -> QuerySet[Ticket]:
+    return (
+        Ticket.objects.filter(location=location, day=timezone.localdate(now))
+        .filter(status__in=[TicketStatus.WAITING, TicketStatus.PARKED])
+        .select_related("ticket_class", "booking", "counter")
+        .prefetch_related("services")
+        .order_by("due_at")
+    )
+
+
+def day_plan(*, location: Location, day: dt.date) -> QuerySet[Booking]:
+    """The appointments of one day at one location, for the staff's day plan."""
+    return (
+        Booking.objects.filter(location=location, start__date=day)
+        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.EXPIRED])
+        .prefetch_related(Prefetch("items"), "items__service")
+        .order_by("start", "pk")
+    )
+
+
+def is_closed(location: Location, day: dt.date) -> bool:
+    calendar = WorkingCalendar.for_tenant(location.tenant)
+    return calendar.is_closed(day) or location.closures.filter(date=day).exists()

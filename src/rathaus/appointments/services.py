@@ -1,0 +1,1032 @@
+"""Every write of the appointments app: capacity, bookings and the walk-in queue.
+
+No double booking: a booking takes each slot with a compare-and-set UPDATE that only matches
+a free slot (`_FREE`). On PostgreSQL a second transaction waits on the row lock and then finds
+the slot taken; on SQLite writers are serialised (IMMEDIATE transactions). Slots are always
+taken in the order (start, seat), so two bookings never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rathaus.catalog.models import Location, Service
+from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.models import Tenant
+from rathaus.core.services import event_append
+
+from . import mails
+from .models import (
+    ACTIVE_BOOKING,
+    CHANNEL_SLOTS,
+    AvailabilityRule,
+    Booking,
+    BookingChannel,
+    BookingItem,
+    BookingPolicy,
+    BookingStatus,
+    Counter,
+    LocationClosure,
+    OfferedService,
+    OpeningHours,
+    Slot,
+    Ticket,
+    TicketClass,
+    TicketStatus,
+)
+
+APPOINTMENT_PREFIX = "T"  # the letter of checked-in appointment holders on tickets and display
+CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no 0/O, 1/I, 2/Z, 5/S, 8/B to misread
+
+
+class BookingError(Exception):
+    """A booking that cannot be made; `message` is translated and meant for the citizen."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def free_q(now: dt.datetime) -> Q:
+    """Slots that may be taken now: no booking or a hold that ran out, not in a return delay."""
+    return (Q(booking__isnull=True) | Q(held_until__lt=now)) & (
+        Q(free_from__isnull=True) | Q(free_from__lte=now)
+    )
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity
+
+
+def _rule_days(rule: AvailabilityRule, first: dt.date, last: dt.date) -> list[dt.date]:
+    days = []
+    day = max(first, rule.valid_from or first)
+    end = min(last, rule.valid_to or last)
+    while day <= end:
+        if day.weekday() in rule.weekdays:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+@transaction.atomic
+def slots_materialize(
+    *, location: Location, first: dt.date, last: dt.date, calendar: WorkingCalendar | None = None
+) -> int:
+    """Make the slots of `first`..`last` match the rules; returns the number of slots created.
+
+    1. Wanted: for each rule and day it covers (not a public holiday, closing day or closure
+       of the location), one slot per start time and counter quota; seats are numbered across
+       rules so two rules on the same time never collide.
+    2. Missing slots are created; free slots no rule wants any more are removed. Booked slots
+       are never removed: their appointments stay valid and show up in the day plan.
+    """
+    tenant = location.tenant
+    calendar = calendar or WorkingCalendar.for_tenant(tenant)
+    closed = set(
+        LocationClosure.objects.filter(location=location, date__range=(first, last)).values_list(
+            "date", flat=True
+        )
+    )
+    wanted: dict[tuple[dt.datetime, int], tuple[AvailabilityRule, str, dt.datetime]] = {}
+    seat_base = 0
+    for rule in AvailabilityRule.objects.filter(location=location).order_by("pk"):
+        channels = (
+            [BookingChannel.ONLINE] * rule.online_quota
+            + [BookingChannel.PHONE] * rule.phone_quota
+            + [BookingChannel.INTERNAL] * rule.internal_quota
+        )
+        step = dt.timedelta(minutes=rule.slot_minutes)
+        for day in _rule_days(rule, first, last):
+            if calendar.is_closed(day) or day in closed:
+                continue
+            start = dt.datetime.combine(day, rule.starts, tzinfo=calendar.zone)
+            close = dt.datetime.combine(day, rule.ends, tzinfo=calendar.zone)
+            while start + step <= close:
+                for offset, channel in enumerate(channels):
+                    wanted[(start, seat_base + offset)] = (rule, channel, start + step)
+                start += step
+        seat_base += len(channels)
+    window = Slot.objects.filter(
+        location=location,
+        start__gte=dt.datetime.combine(first, dt.time(), tzinfo=calendar.zone),
+        start__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=calendar.zone),
+    )
+    existing = {(s.start, s.seat): s for s in window.only("id", "start", "seat", "booking_id")}
+    stale = [s.pk for key, s in existing.items() if key not in wanted and s.booking_id is None]
+    if stale:
+        Slot.objects.filter(pk__in=stale, booking__isnull=True).delete()
+    new = [
+        Slot(
+            tenant=tenant,
+            location=location,
+            rule=rule,
+            start=start,
+            end=end,
+            seat=seat,
+            channel=channel,
+        )
+        for (start, seat), (rule, channel, end) in wanted.items()
+        if (start, seat) not in existing
+    ]
+    Slot.objects.bulk_create(new, batch_size=2000)
+    return len(new)
+
+
+def slots_materialize_all(*, tenant: Tenant, today: dt.date, days: int = 370) -> int:
+    """Daily job: keep the slots of every location of the tenant ahead of the booking window."""
+    calendar = WorkingCalendar.for_tenant(tenant)
+    total = 0
+    for location in Location.objects.filter(rules__isnull=False).distinct():
+        horizon = max(r.max_days_ahead for r in location.rules.all())
+        total += slots_materialize(
+            location=location,
+            first=today,
+            last=today + dt.timedelta(days=min(days, horizon + 1)),
+            calendar=calendar,
+        )
+    return total
+
+
+@transaction.atomic
+def closure_add(
+    *, location: Location, date: dt.date, reason: str = "", actor: User | None = None
+) -> LocationClosure:
+    """Close a location for a day: its free slots go; booked appointments stay for staff to move."""
+    closure, _created = LocationClosure.objects.get_or_create(
+        tenant=location.tenant, location=location, date=date, defaults={"reason": reason}
+    )
+    slots_materialize(location=location, first=date, last=date)
+    event_append(
+        tenant=location.tenant,
+        subject_kind="location",
+        subject_id=location.pk,
+        activity="location_closed",
+        actor=actor,
+        payload={"date": date.isoformat()},
+    )
+    return closure
+
+
+@transaction.atomic
+def opening_hours_set(
+    *,
+    location: Location,
+    hours: dict[int, list[tuple[dt.time, dt.time]]],
+    actor: User | None = None,
+) -> None:
+    """Replace the opening hours of the weekdays given (an empty list closes that weekday)."""
+    for weekday, spans in hours.items():
+        OpeningHours.objects.filter(location=location, weekday=weekday).delete()
+        for opens, closes in spans:
+            row = OpeningHours(
+                tenant=location.tenant,
+                location=location,
+                weekday=weekday,
+                opens=opens,
+                closes=closes,
+            )
+            row.full_clean()
+            row.save()
+    event_append(
+        tenant=location.tenant,
+        subject_kind="location",
+        subject_id=location.pk,
+        activity="opening_hours_changed",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def service_offer(
+    *,
+    location: Location,
+    service: Service,
+    duration_minutes: int | None = None,
+    max_quantity: int | None = None,
+) -> OfferedService:
+    offered, _created = OfferedService.objects.update_or_create(
+        tenant=location.tenant,
+        location=location,
+        service=service,
+        defaults={"duration_minutes": duration_minutes, "max_quantity": max_quantity},
+    )
+    offered.full_clean()
+    location.services.add(service)
+    return offered
+
+
+@transaction.atomic
+def counter_save(
+    *, location: Location, name: str, services: Sequence[Service] = (), active: bool = True
+) -> Counter:
+    counter, _created = Counter.objects.update_or_create(
+        tenant=location.tenant, location=location, name=name, defaults={"active": active}
+    )
+    counter.services.set(services)
+    return counter
+
+
+@transaction.atomic
+def rule_save(
+    *, rule: AvailabilityRule, today: dt.date | None = None, actor: User | None = None
+) -> AvailabilityRule:
+    """Save a rule and bring the slots of its booking window in line at once."""
+    rule.tenant = rule.location.tenant
+    if not rule.weekdays or any(d not in range(7) for d in rule.weekdays):
+        raise BookingError(_("Choose at least one weekday."), code="weekdays")
+    rule.full_clean()
+    rule.save()
+    today = today or timezone.localdate()
+    slots_materialize(
+        location=rule.location,
+        first=today,
+        last=today + dt.timedelta(days=rule.max_days_ahead + 1),
+    )
+    event_append(
+        tenant=rule.tenant,
+        subject_kind="location",
+        subject_id=rule.location_id,
+        activity="availability_changed",
+        actor=actor,
+        payload={"rule": rule.pk},
+    )
+    return rule
+
+
+@transaction.atomic
+def ticket_class_save(
+    *,
+    tenant: Tenant,
+    prefix: str,
+    name: str,
+    services: Sequence[Service] = (),
+    target_wait_minutes: int = 15,
+    is_default: bool = False,
+) -> TicketClass:
+    ticket_class, _created = TicketClass.objects.update_or_create(
+        tenant=tenant,
+        prefix=prefix.upper(),
+        defaults={
+            "name": name,
+            "target_wait_minutes": target_wait_minutes,
+            "is_default": is_default,
+        },
+    )
+    ticket_class.services.set(services)
+    return ticket_class
+
+
+# ---------------------------------------------------------------------------------------------
+# Bookings
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a citizen wants: services with quantities at one location."""
+
+    location: Location
+    items: tuple[tuple[Service, int], ...]
+
+    def offered(self) -> dict[int, OfferedService]:
+        return {
+            o.service_id: o
+            for o in OfferedService.objects.filter(
+                location=self.location, service__in=[s for s, _q in self.items]
+            ).select_related("service")
+        }
+
+    def duration_minutes(self) -> int:
+        offered = self.offered()
+        return sum(offered[s.pk].duration * q for s, q in self.items if s.pk in offered)
+
+
+def request_check(request: Request) -> int:
+    """Raise `BookingError` unless the request can be booked there; returns its minutes."""
+    if not request.items:
+        raise BookingError(_("Please choose at least one service."), code="no_service")
+    offered = request.offered()
+    for service, quantity in request.items:
+        if service.pk not in offered:
+            raise BookingError(
+                _("%(service)s cannot be booked at %(location)s.")
+                % {"service": service.name, "location": request.location.name},
+                code="not_offered",
+            )
+        limit = offered[service.pk].quantity_limit
+        if not 1 <= quantity <= limit:
+            raise BookingError(
+                _("%(service)s can be booked for at most %(limit)d people or documents at once.")
+                % {"service": service.name, "limit": limit},
+                code="quantity",
+            )
+    services = [s for s, _q in request.items]
+    for i, first in enumerate(services):
+        partners = set(first.combinable.values_list("pk", flat=True))
+        for other in services[i + 1 :]:
+            if other.pk not in partners:
+                raise BookingError(
+                    _("%(a)s and %(b)s cannot be booked in one appointment.")
+                    % {"a": first.name, "b": other.name},
+                    code="not_combinable",
+                )
+    return request.duration_minutes()
+
+
+def slots_needed(minutes: int, slot_minutes: int) -> int:
+    return max(1, math.ceil(minutes / slot_minutes))
+
+
+def _new_code(tenant: Tenant) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _i in range(8))
+        if not Booking.objects.filter(tenant=tenant, code=code).exists():
+            return code
+
+
+def _lock_person(email: str) -> None:
+    """Serialise bookings of one e-mail address, so the cap per person holds under concurrency."""
+    if connection.vendor == "postgresql" and email:
+        key = int.from_bytes(hashlib.sha256(email.encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _check_cap(policy: BookingPolicy, request: Request, key: str, now: dt.datetime) -> None:
+    if not key:
+        return
+    active = (
+        Booking.objects.filter(
+            location__tenant=request.location.tenant,
+            email_key=key,
+            end__gt=now,
+            items__service__in=[s for s, _q in request.items],
+        )
+        .filter(
+            Q(status=BookingStatus.CONFIRMED) | Q(status=BookingStatus.HELD, hold_until__gt=now)
+        )
+        .distinct()
+        .count()
+    )
+    if active >= policy.max_active_per_email:
+        raise BookingError(
+            _(
+                "You already have %(count)d appointments for this service. Please cancel one "
+                "before you book another."
+            )
+            % {"count": active},
+            code="cap",
+        )
+
+
+def _take_slots(
+    *, booking: Booking, first: dt.datetime, count: int, channel: str, now: dt.datetime
+) -> list[Slot]:
+    """Take `count` consecutive slots from `first` for the booking, or raise `BookingError`."""
+    taken: list[Slot] = []
+    start = first
+    kinds = CHANNEL_SLOTS[channel]
+    for _step in range(count):
+        candidates = sorted(
+            Slot.objects.filter(location=booking.location, start=start, channel__in=kinds)
+            .filter(free_q(now))
+            .only("id", "seat", "channel", "end"),
+            key=lambda s: (kinds.index(s.channel), s.seat),
+        )
+        slot = next(
+            (
+                c
+                for c in candidates
+                if Slot.objects.filter(pk=c.pk)
+                .filter(free_q(now))
+                .update(booking=booking, held_until=booking.hold_until, free_from=None)
+            ),
+            None,
+        )
+        if slot is None:
+            raise BookingError(
+                _("This time has just been taken. Please choose another one."), code="taken"
+            )
+        taken.append(slot)
+        start = slot.end
+    return taken
+
+
+def booking_hold(
+    *,
+    request: Request,
+    start: dt.datetime,
+    name: str,
+    email: str,
+    phone: str = "",
+    channel: str = BookingChannel.ONLINE,
+    idempotency_key: str = "",
+    language: str = "de",
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """Hold the slots from `start` for the request (online) or book them outright (staff).
+
+    1. The same idempotency key returns the booking made with it (double click, retry).
+    2. Services, quantities and combinations are checked; the cap per e-mail is checked under
+       a per-person lock.
+    3. The slots are taken in order (see the module docstring); if one is gone, nothing stays.
+    4. Online bookings wait for the e-mail link (`hold_minutes`); phone and internal ones are
+       confirmed at once, the citizen is on the line.
+    """
+    now = now or timezone.now()
+    tenant = request.location.tenant
+    if idempotency_key:
+        existing = Booking.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            return _booking_hold(
+                request=request,
+                start=start,
+                name=name,
+                email=email,
+                phone=phone,
+                channel=channel,
+                idempotency_key=idempotency_key,
+                language=language,
+                actor=actor,
+                now=now,
+            )
+    except IntegrityError:
+        if idempotency_key:  # the same submit won in another request a moment ago
+            existing = Booking.objects.filter(
+                tenant=tenant, idempotency_key=idempotency_key
+            ).first()
+            if existing is not None:
+                return existing
+        raise
+
+
+def _booking_hold(
+    *,
+    request: Request,
+    start: dt.datetime,
+    name: str,
+    email: str,
+    phone: str,
+    channel: str,
+    idempotency_key: str,
+    language: str,
+    actor: User | None,
+    now: dt.datetime,
+) -> Booking:
+    tenant = request.location.tenant
+    policy = BookingPolicy.for_tenant(tenant)
+    minutes = request_check(request)
+    first = Slot.objects.filter(location=request.location, start=start).only("start", "end").first()
+    if first is None or start <= now:
+        raise BookingError(_("This time cannot be booked."), code="no_slot")
+    count = slots_needed(minutes, int((first.end - first.start).total_seconds() // 60))
+    key = email_key(email)
+    _lock_person(key)
+    _check_cap(policy, request, key, now)
+    online = channel == BookingChannel.ONLINE
+    booking = Booking.objects.create(
+        tenant=tenant,
+        code=_new_code(tenant),
+        location=request.location,
+        start=start,
+        end=start,
+        channel=channel,
+        status=BookingStatus.HELD if online else BookingStatus.CONFIRMED,
+        name=name.strip(),
+        email=email.strip(),
+        phone=phone.strip(),
+        email_key=key,
+        language=language,
+        hold_until=now + dt.timedelta(minutes=policy.hold_minutes) if online else None,
+        slot_count=count,
+        idempotency_key=idempotency_key,
+        created_by=actor,
+        created_at=now,
+        confirmed_at=None if online else now,
+    )
+    slots = _take_slots(booking=booking, first=start, count=count, channel=channel, now=now)
+    booking.end = slots[-1].end
+    booking.save(update_fields=["end"])
+    BookingItem.objects.bulk_create(
+        [
+            BookingItem(tenant=tenant, booking=booking, service=service, quantity=quantity)
+            for service, quantity in request.items
+        ]
+    )
+    _booking_event(booking, "booking_held" if online else "booking_confirmed", actor, now)
+    if booking.email:
+        send = mails.confirmation_request if online else mails.booking_confirmed
+        transaction.on_commit(lambda: send(booking.pk, tenant.pk))
+    return booking
+
+
+def _booking_event(
+    booking: Booking,
+    activity: str,
+    actor: User | None,
+    now: dt.datetime,
+    **payload: object,
+) -> None:
+    event_append(
+        tenant=booking.tenant,
+        subject_kind="booking",
+        subject_id=booking.pk,
+        activity=activity,
+        actor=actor,
+        channel=booking.channel,
+        timestamp=now,
+        payload={
+            "location": booking.location_id,
+            "start": booking.start.isoformat(),
+            "services": sorted(booking.items.values_list("service_id", flat=True)),
+            **payload,
+        },
+    )
+
+
+def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
+    """The citizen clicked the e-mail link. Idempotent; raises `BookingError` once the hold ran out.
+
+    The slots are kept by clearing `held_until` in one UPDATE. Should a slot have gone to
+    someone else all the same (a clock step between servers), fewer rows match and the
+    booking expires instead of being confirmed with a missing slot.
+    """
+    now = now or timezone.now()
+    if booking.status == BookingStatus.CONFIRMED:
+        return booking
+    if booking.status == BookingStatus.HELD and booking.hold_until and booking.hold_until >= now:
+        with transaction.atomic():
+            kept = Slot.objects.filter(booking=booking).update(held_until=None)
+            if kept == booking.slot_count:
+                booking.status = BookingStatus.CONFIRMED
+                booking.confirmed_at = now
+                booking.hold_until = None
+                booking.save(update_fields=["status", "confirmed_at", "hold_until"])
+                _booking_event(booking, "booking_confirmed", None, now)
+                transaction.on_commit(
+                    lambda: mails.booking_confirmed(booking.pk, booking.tenant_id)
+                )
+                return booking
+            transaction.set_rollback(True)
+    if booking.status == BookingStatus.HELD:
+        _expire(booking, now)
+    raise BookingError(
+        _("This appointment was not confirmed in time and has been released. Please book again."),
+        code="expired",
+    )
+
+
+@transaction.atomic
+def _expire(booking: Booking, now: dt.datetime) -> None:
+    Slot.objects.filter(booking=booking).update(booking=None, held_until=None)
+    if booking.status == BookingStatus.HELD:
+        booking.status = BookingStatus.EXPIRED
+        booking.save(update_fields=["status"])
+        _booking_event(booking, "booking_expired", None, now)
+
+
+def holds_expire(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Release the slots of holds whose time ran out (the worker runs this every minute)."""
+    now = now or timezone.now()
+    expired = list(Booking.objects.filter(status=BookingStatus.HELD, hold_until__lt=now))
+    for booking in expired:
+        _expire(booking, now)
+    return len(expired)
+
+
+@transaction.atomic
+def booking_cancel(
+    *, booking: Booking, actor: User | None = None, now: dt.datetime | None = None
+) -> Booking:
+    """Cancel; the slots are offered again only after the tenant's delay (against trading)."""
+    now = now or timezone.now()
+    if booking.status not in ACTIVE_BOOKING:
+        raise BookingError(_("This appointment cannot be cancelled any more."), code="not_active")
+    policy = BookingPolicy.for_tenant(booking.tenant)
+    Slot.objects.filter(booking=booking).update(
+        booking=None,
+        held_until=None,
+        free_from=now + dt.timedelta(minutes=policy.cancel_return_minutes),
+    )
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at = now
+    booking.save(update_fields=["status", "cancelled_at"])
+    _booking_event(booking, "booking_cancelled", actor, now)
+    if booking.email:
+        transaction.on_commit(lambda: mails.booking_cancelled(booking.pk, booking.tenant_id))
+    return booking
+
+
+@transaction.atomic
+def booking_reschedule(
+    *,
+    booking: Booking,
+    start: dt.datetime,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """Move a confirmed appointment: take the new slots first, then give the old ones back."""
+    now = now or timezone.now()
+    if booking.status != BookingStatus.CONFIRMED:
+        raise BookingError(_("Only a confirmed appointment can be moved."), code="not_active")
+    first = Slot.objects.filter(location=booking.location, start=start).first()
+    if first is None or start <= now:
+        raise BookingError(_("This time cannot be booked."), code="no_slot")
+    old = list(Slot.objects.filter(booking=booking).values_list("pk", flat=True))
+    policy = BookingPolicy.for_tenant(booking.tenant)
+    booking.hold_until = None
+    slots = _take_slots(
+        booking=booking, first=start, count=booking.slot_count, channel=booking.channel, now=now
+    )
+    Slot.objects.filter(pk__in=old).exclude(pk__in=[s.pk for s in slots]).update(
+        booking=None, free_from=now + dt.timedelta(minutes=policy.cancel_return_minutes)
+    )
+    previous = booking.start
+    booking.start, booking.end, booking.reminded_at = start, slots[-1].end, None
+    booking.save(update_fields=["start", "end", "reminded_at"])
+    _booking_event(booking, "booking_rescheduled", actor, now, previous=previous.isoformat())
+    if booking.email:
+        transaction.on_commit(lambda: mails.booking_confirmed(booking.pk, booking.tenant_id))
+    return booking
+
+
+def reminders_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """E-mail everyone with an appointment tomorrow who has not been reminded yet."""
+    now = now or timezone.now()
+    zone = WorkingCalendar.for_tenant(tenant).zone
+    tomorrow = now.astimezone(zone).date() + dt.timedelta(days=1)
+    begin = dt.datetime.combine(tomorrow, dt.time(), tzinfo=zone)
+    due = Booking.objects.filter(
+        status=BookingStatus.CONFIRMED,
+        reminded_at__isnull=True,
+        start__gte=begin,
+        start__lt=begin + dt.timedelta(days=1),
+    ).exclude(email="")
+    count = 0
+    for booking in due:
+        with transaction.atomic():
+            if Booking.objects.filter(pk=booking.pk, reminded_at__isnull=True).update(
+                reminded_at=now
+            ):
+                transaction.on_commit(partial(mails.booking_reminder, booking.pk, tenant.pk))
+                count += 1
+    return count
+
+
+@transaction.atomic
+def no_shows_mark(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Confirmed appointments nobody checked in for count as no-shows after the grace time."""
+    now = now or timezone.now()
+    policy = BookingPolicy.for_tenant(tenant)
+    late = list(
+        Booking.objects.filter(
+            status=BookingStatus.CONFIRMED,
+            start__lt=now - dt.timedelta(minutes=policy.no_show_after_minutes),
+        )
+    )
+    for booking in late:
+        booking.status = BookingStatus.NO_SHOW
+        booking.save(update_fields=["status"])
+        _booking_event(booking, "booking_no_show", None, now)
+    return len(late)
+
+
+# ---------------------------------------------------------------------------------------------
+# Walk-ins, check-in and the counter
+
+
+def ticket_class_for(services: Sequence[Service]) -> TicketClass | None:
+    classes = list(TicketClass.objects.prefetch_related("services"))
+    wanted = {s.pk for s in services}
+    for ticket_class in classes:
+        if wanted & {s.pk for s in ticket_class.services.all()}:
+            return ticket_class
+    return next((c for c in classes if c.is_default), None)
+
+
+def _ticket_create(
+    *,
+    location: Location,
+    services: Sequence[Service],
+    prefix: str,
+    ticket_class: TicketClass | None,
+    booking: Booking | None,
+    due_at: dt.datetime,
+    now: dt.datetime,
+) -> Ticket:
+    from .selectors import expected_wait_seconds
+
+    day = timezone.localdate(now)
+    expected = 0 if booking is not None else expected_wait_seconds(location=location, now=now)
+    for _attempt in range(5):  # two kiosks may draw the same number; the constraint decides
+        last = Ticket.objects.filter(location=location, day=day, prefix=prefix).aggregate(
+            n=Max("number")
+        )["n"]
+        try:
+            with transaction.atomic():
+                ticket = Ticket.objects.create(
+                    tenant=location.tenant,
+                    location=location,
+                    day=day,
+                    prefix=prefix,
+                    number=(last or 0) + 1,
+                    ticket_class=ticket_class,
+                    booking=booking,
+                    arrived_at=now,
+                    due_at=due_at,
+                    expected_wait_seconds=expected,
+                )
+        except IntegrityError:
+            continue
+        ticket.services.set(services)
+        event_append(
+            tenant=location.tenant,
+            subject_kind="ticket",
+            subject_id=ticket.pk,
+            activity="ticket_issued",
+            channel="counter",
+            timestamp=now,
+            payload={
+                "location": location.pk,
+                "class": prefix,
+                "appointment": booking is not None,
+                "appointment_start": booking.start.isoformat() if booking else None,
+                "expected_wait": expected,
+                "services": sorted(s.pk for s in services),
+            },
+        )
+        return ticket
+    raise RuntimeError("No free ticket number after five attempts.")
+
+
+@transaction.atomic
+def ticket_issue(
+    *, location: Location, services: Sequence[Service], now: dt.datetime | None = None
+) -> Ticket:
+    """A walk-in draws a number at the kiosk."""
+    now = now or timezone.now()
+    if not services:
+        raise BookingError(_("Please choose what you have come for."), code="no_service")
+    ticket_class = ticket_class_for(services)
+    prefix = ticket_class.prefix if ticket_class else "W"
+    return _ticket_create(
+        location=location,
+        services=services,
+        prefix=prefix,
+        ticket_class=ticket_class,
+        booking=None,
+        due_at=now,
+        now=now,
+    )
+
+
+@transaction.atomic
+def booking_check_in(
+    *, booking: Booking, location: Location, now: dt.datetime | None = None
+) -> Ticket:
+    """An appointment holder arrives; they queue from their appointment time, not before."""
+    now = now or timezone.now()
+    if booking.status == BookingStatus.CHECKED_IN and hasattr(booking, "ticket"):
+        return booking.ticket
+    if booking.status != BookingStatus.CONFIRMED or booking.location_id != location.pk:
+        raise BookingError(
+            _("We could not find a confirmed appointment with this code here today."),
+            code="unknown",
+        )
+    policy = BookingPolicy.for_tenant(booking.tenant)
+    if timezone.localdate(booking.start) != timezone.localdate(now):
+        raise BookingError(
+            _("Your appointment is on %(day)s. Please come back then.")
+            % {"day": timezone.localtime(booking.start).strftime("%d.%m.%Y %H:%M")},
+            code="other_day",
+        )
+    if now < booking.start - dt.timedelta(minutes=policy.check_in_early_minutes):
+        raise BookingError(
+            _("Check-in opens %(minutes)d minutes before your appointment.")
+            % {"minutes": policy.check_in_early_minutes},
+            code="too_early",
+        )
+    booking.status = BookingStatus.CHECKED_IN
+    booking.save(update_fields=["status"])
+    _booking_event(booking, "booking_checked_in", None, now)
+    return _ticket_create(
+        location=location,
+        services=[i.service for i in booking.items.select_related("service")],
+        prefix=APPOINTMENT_PREFIX,
+        ticket_class=None,
+        booking=booking,
+        due_at=max(now, booking.start),
+        now=now,
+    )
+
+
+def _ticket_event(
+    ticket: Ticket, activity: str, actor: User | None, now: dt.datetime, **payload: object
+) -> None:
+    event_append(
+        tenant=ticket.tenant,
+        subject_kind="ticket",
+        subject_id=ticket.pk,
+        activity=activity,
+        actor=actor,
+        channel="counter",
+        timestamp=now,
+        payload={"location": ticket.location_id, **payload},
+    )
+
+
+def ticket_call_next(
+    *, counter: Counter, actor: User | None = None, now: dt.datetime | None = None
+) -> Ticket | None:
+    """Call the next ticket for this counter by the documented rule (`selectors.call_order`).
+
+    Two counters pressing at once never get the same ticket: the ticket is taken with an
+    UPDATE that only matches while it is still waiting; the loser takes the next one.
+    """
+    from .selectors import call_order
+
+    now = now or timezone.now()
+    for ticket in call_order(counter=counter, now=now):
+        with transaction.atomic():
+            taken = Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.WAITING).update(
+                status=TicketStatus.CALLED,
+                counter=counter,
+                called_at=F("called_at") if ticket.called_at else now,
+                last_called_at=now,
+                calls=F("calls") + 1,
+            )
+            if taken:
+                ticket.refresh_from_db()
+                _ticket_event(ticket, "ticket_called", actor, now, counter=counter.name)
+                return ticket
+    return None
+
+
+def _ticket_change(
+    ticket: Ticket,
+    allowed: Sequence[str],
+    activity: str,
+    actor: User | None,
+    now: dt.datetime,
+    **changes: object,
+) -> Ticket:
+    if ticket.status not in allowed:
+        raise BookingError(
+            _("Ticket %(ticket)s is %(status)s; this step is not possible now.")
+            % {"ticket": ticket.label, "status": ticket.get_status_display()},
+            code="state",
+        )
+    for field, value in changes.items():
+        setattr(ticket, field, value)
+    ticket.save(update_fields=list(changes))
+    _ticket_event(
+        ticket,
+        activity,
+        actor,
+        now,
+        counter=ticket.counter.name if ticket.counter else "",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_recall(
+    *, ticket: Ticket, actor: User | None = None, now: dt.datetime | None = None
+) -> Ticket:
+    """Call the same number again (at the display), e.g. a parked ticket whose papers are ready."""
+    now = now or timezone.now()
+    return _ticket_change(
+        ticket,
+        [TicketStatus.CALLED, TicketStatus.PARKED],
+        "ticket_recalled",
+        actor,
+        now,
+        status=TicketStatus.CALLED,
+        last_called_at=now,
+        calls=ticket.calls + 1,
+    )
+
+
+@transaction.atomic
+def ticket_park(
+    *, ticket: Ticket, actor: User | None = None, now: dt.datetime | None = None
+) -> Ticket:
+    now = now or timezone.now()
+    return _ticket_change(
+        ticket,
+        [TicketStatus.CALLED, TicketStatus.SERVING],
+        "ticket_parked",
+        actor,
+        now,
+        status=TicketStatus.PARKED,
+    )
+
+
+@transaction.atomic
+def ticket_start(
+    *, ticket: Ticket, actor: User | None = None, now: dt.datetime | None = None
+) -> Ticket:
+    now = now or timezone.now()
+    return _ticket_change(
+        ticket,
+        [TicketStatus.CALLED],
+        "service_started",
+        actor,
+        now,
+        status=TicketStatus.SERVING,
+        started_at=now,
+    )
+
+
+@transaction.atomic
+def ticket_finish(
+    *,
+    ticket: Ticket,
+    services_done: Sequence[Service],
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Service ends; the services actually done are recorded (they may differ from the request)."""
+    now = now or timezone.now()
+    if not services_done:
+        raise BookingError(_("Please record at least one service done."), code="no_service")
+    _ticket_change(
+        ticket,
+        [TicketStatus.SERVING],
+        "service_finished",
+        actor,
+        now,
+        status=TicketStatus.DONE,
+        finished_at=now,
+    )
+    ticket.services_done.set(services_done)
+    if ticket.booking_id:
+        Booking.objects.filter(pk=ticket.booking_id).update(status=BookingStatus.DONE)
+    return ticket
+
+
+@transaction.atomic
+def ticket_no_show(
+    *, ticket: Ticket, actor: User | None = None, now: dt.datetime | None = None
+) -> Ticket:
+    now = now or timezone.now()
+    _ticket_change(
+        ticket,
+        [TicketStatus.CALLED, TicketStatus.PARKED],
+        "ticket_no_show",
+        actor,
+        now,
+        status=TicketStatus.NO_SHOW,
+        finished_at=now,
+    )
+    if ticket.booking_id:
+        Booking.objects.filter(pk=ticket.booking_id).update(status=BookingStatus.NO_SHOW)
+    return ticket
+
+
+@transaction.atomic
+def ticket_transfer(
+    *,
+    ticket: Ticket,
+    counter: Counter | None = None,
+    services: Sequence[Service] = (),
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Send the citizen back to the queue for another counter or service; they keep their place."""
+    now = now or timezone.now()
+    if counter is None and not services:
+        raise BookingError(_("Choose a counter or a service to transfer to."), code="no_target")
+    _ticket_change(
+        ticket,
+        [TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.PARKED],
+        "ticket_transferred",
+        actor,
+        now,
+        status=TicketStatus.WAITING,
+        counter=counter,
+    )
+    if services:
+        ticket.services.set(services)
+    return ticket

@@ -1,0 +1,193 @@
+"""Holds, double opt-in, expiry, cancellation delay, caps, idempotency, reminders, no-shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django_scopes import scope
+
+from rathaus.appointments import links, selectors, services
+from rathaus.appointments.models import Booking, BookingPolicy, BookingStatus, Slot
+from rathaus.core.models import Event
+
+from .conftest import MONDAY, at
+
+DAY = MONDAY + dt.timedelta(days=1)
+NOW = at(MONDAY, 9)
+
+
+@pytest.fixture
+def scoped(office, world_a):
+    with scope(tenant=world_a.tenant):
+        yield office
+
+
+def _hold(office, start=None, email="ada@example.org", now=NOW, **kwargs):
+    return services.booking_hold(
+        request=office.request((office.certificate, 1)),
+        start=start or at(DAY, 10),
+        name="Ada Lovelace",
+        email=email,
+        now=now,
+        **kwargs,
+    )
+
+
+def test_a_hold_keeps_the_slot_until_confirmed(scoped):
+    booking = _hold(scoped)
+    assert booking.status == BookingStatus.HELD
+    assert booking.hold_until == NOW + dt.timedelta(minutes=10)
+    assert Slot.objects.filter(booking=booking).count() == 1
+    services.booking_confirm(booking=booking, now=NOW + dt.timedelta(minutes=9))
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert Slot.objects.get(booking=booking).held_until is None
+    services.booking_confirm(booking=booking, now=NOW + dt.timedelta(minutes=30))  # idempotent
+    assert list(
+        Event.objects.filter(subject_kind="booking", subject_id=str(booking.pk)).values_list(
+            "activity", flat=True
+        )
+    ) == ["booking_held", "booking_confirmed"]
+
+
+def test_an_unconfirmed_hold_expires_and_the_slot_returns(scoped):
+    booking = _hold(scoped)
+    request = scoped.request((scoped.certificate, 1))
+    later = NOW + dt.timedelta(minutes=11)
+    # Even before the worker runs, a hold that ran out is free for the next citizen.
+    other = _hold(scoped, email="bob@example.org", now=later)
+    third = _hold(scoped, email="eve@example.org", now=later)
+    assert {other.status, third.status} == {BookingStatus.HELD}
+    with pytest.raises(services.BookingError) as late:
+        services.booking_confirm(booking=booking, now=later)
+    assert late.value.code == "expired"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.EXPIRED
+    assert services.holds_expire(tenant=scoped.location.tenant, now=later) == 0
+    assert at(DAY, 10) not in selectors.free_starts(request=request, now=later)
+    assert (
+        services.holds_expire(tenant=scoped.location.tenant, now=later + dt.timedelta(minutes=11))
+        == 2
+    )
+    assert at(DAY, 10) in selectors.free_starts(
+        request=request, now=later + dt.timedelta(minutes=11)
+    )
+
+
+def test_a_cancelled_slot_returns_only_after_the_delay(scoped):
+    booking = _hold(scoped)
+    services.booking_confirm(booking=booking, now=NOW)
+    request = scoped.request((scoped.certificate, 1))
+    other = _hold(scoped, email="other@example.org")  # the second online seat
+    services.booking_confirm(booking=other, now=NOW)
+    services.booking_cancel(booking=booking, now=NOW + dt.timedelta(minutes=1))
+    assert at(DAY, 10) not in selectors.free_starts(
+        request=request, now=NOW + dt.timedelta(minutes=30)
+    )
+    assert at(DAY, 10) in selectors.free_starts(request=request, now=NOW + dt.timedelta(minutes=31))
+    with pytest.raises(services.BookingError):
+        services.booking_cancel(booking=booking, now=NOW + dt.timedelta(minutes=2))
+
+
+def test_one_email_may_hold_only_the_capped_number_per_service(scoped):
+    _hold(scoped, start=at(DAY, 9))
+    _hold(scoped, start=at(DAY, 10), email=" ADA@example.org ")
+    with pytest.raises(services.BookingError) as capped:
+        _hold(scoped, start=at(DAY, 11))
+    assert capped.value.code == "cap"
+    assert Booking.objects.count() == 2
+    # Another service is not capped by these; a raised cap lets the third one through.
+    services.booking_hold(
+        request=scoped.request((scoped.pickup, 1)),
+        start=at(DAY, 11),
+        name="Ada",
+        email="ada@example.org",
+        now=NOW,
+    )
+    policy = BookingPolicy.for_tenant(scoped.location.tenant)
+    policy.max_active_per_email = 3
+    policy.save()
+    _hold(scoped, start=at(DAY, 11))
+
+
+def test_the_same_submit_twice_books_once(scoped):
+    first = _hold(scoped, idempotency_key="form-123")
+    again = _hold(scoped, idempotency_key="form-123")
+    assert again.pk == first.pk
+    assert Slot.objects.filter(booking__isnull=False).count() == 1
+
+
+def test_nothing_is_kept_when_a_later_slot_is_taken(scoped):
+    for n in range(2):
+        _hold(scoped, start=at(DAY, 10, 10), email=f"x{n}@example.org")
+    with pytest.raises(services.BookingError):
+        services.booking_hold(
+            request=scoped.request((scoped.passport, 1)),  # 10:00 and 10:10
+            start=at(DAY, 10),
+            name="Ada",
+            email="ada@example.org",
+            now=NOW,
+        )
+    assert Booking.objects.filter(email_key="ada@example.org").count() == 0
+    assert Slot.objects.filter(start=at(DAY, 10), booking__isnull=False).count() == 0
+
+
+def test_moving_takes_the_new_time_and_frees_the_old_after_the_delay(scoped):
+    booking = _hold(scoped)
+    services.booking_confirm(booking=booking, now=NOW)
+    old_token = links.token_for(booking, "move")
+    services.booking_reschedule(booking=booking, start=at(DAY, 11), now=NOW)
+    assert list(Slot.objects.filter(booking=booking).values_list("start", flat=True)) == [
+        at(DAY, 11)
+    ]
+    assert links.booking_for_token(old_token, "move") is None
+    assert links.booking_for_token(links.token_for(booking, "move"), "move") == booking
+    assert links.booking_for_token(links.token_for(booking, "move"), "cancel") is None
+    assert Slot.objects.get(start=at(DAY, 10), seat=0).free_from == NOW + dt.timedelta(minutes=30)
+
+
+def test_no_show_after_the_grace_time(scoped):
+    booking = _hold(scoped)
+    services.booking_confirm(booking=booking, now=NOW)
+    tenant = scoped.location.tenant
+    assert services.no_shows_mark(tenant=tenant, now=at(DAY, 10, 14)) == 0
+    assert services.no_shows_mark(tenant=tenant, now=at(DAY, 10, 16)) == 1
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.NO_SHOW
+
+
+def test_mails_double_opt_in_ical_and_reminder(
+    scoped, world_a, smtp_server, django_capture_on_commit_callbacks, time_machine
+):
+    time_machine.move_to(NOW, tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = _hold(scoped, now=None)
+    (request_mail,) = smtp_server.messages
+    assert request_mail["To"] == "ada@example.org"
+    body = request_mail.get_body(("plain",)).get_content()
+    assert booking.code in body and "Meldebescheinigung" in body
+    confirm_url = next(line for line in body.splitlines() if "/confirm/" in line).strip()
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.get(confirm_url.split("8000", 1)[1])
+    assert page.status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    confirmed = smtp_server.messages[1]
+    (ics,) = [p for p in confirmed.iter_attachments() if p.get_content_type() == "text/calendar"]
+    ical = ics.get_content()
+    ical = ical.decode() if isinstance(ical, bytes) else ical
+    assert "DTSTART;TZID=Europe/Berlin:20261201T100000" in ical and booking.code in ical
+    text = confirmed.get_body(("plain",)).get_content()
+    assert "/cancel/" in text and "/move/" in text
+    # A forged or cross-purpose token confirms nothing.
+    assert client.get(confirm_url.split("8000", 1)[1][:-3] + "xyz/").status_code == 410
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send(tenant=world_a.tenant, now=at(MONDAY, 10)) == 1
+        assert services.reminders_send(tenant=world_a.tenant, now=at(MONDAY, 11)) == 0
+    assert (
+        "Reminder" in smtp_server.messages[2]["Subject"]
+        or "Erinnerung" in smtp_server.messages[2]["Subject"]
+    )
