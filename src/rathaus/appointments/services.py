@@ -272,6 +272,49 @@ def rule_save(
 
 
 @transaction.atomic
+def rule_delete(
+    *, rule: AvailabilityRule, today: dt.date | None = None, actor: User | None = None
+) -> None:
+    """Remove a rule; its free future slots go, booked ones stay with their appointments."""
+    location, horizon = rule.location, rule.max_days_ahead + 1
+    rule.delete()
+    today = today or timezone.localdate()
+    slots_materialize(location=location, first=today, last=today + dt.timedelta(days=horizon))
+    event_append(
+        tenant=location.tenant,
+        subject_kind="location",
+        subject_id=location.pk,
+        activity="availability_changed",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def closure_remove(*, closure: LocationClosure, actor: User | None = None) -> None:
+    location, day = closure.location, closure.date
+    closure.delete()
+    slots_materialize(location=location, first=day, last=day)
+    event_append(
+        tenant=location.tenant,
+        subject_kind="location",
+        subject_id=location.pk,
+        activity="location_reopened",
+        actor=actor,
+        payload={"date": day.isoformat()},
+    )
+
+
+def offers_from_catalogue(*, location: Location) -> int:
+    """Offer every bookable service the catalogue lists for the location (after a DLDB import)."""
+    known = set(OfferedService.objects.filter(location=location).values_list("service", flat=True))
+    added = 0
+    for service in location.services.filter(bookable=True).exclude(pk__in=known):
+        service_offer(location=location, service=service)
+        added += 1
+    return added
+
+
+@transaction.atomic
 def ticket_class_save(
     *,
     tenant: Tenant,

@@ -1,0 +1,217 @@
+"""Set-up pages of the citizen offices: locations, hours, closures, services, counters, rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from rathaus.catalog import services as catalog_services
+from rathaus.catalog.models import Location
+from rathaus.core.models import Role
+from rathaus.core.permissions import role_required
+
+from . import services
+from .models import AvailabilityRule, BookingPolicy, Counter, LocationClosure, OfferedService
+from .setup_forms import (
+    ClosureForm,
+    CounterForm,
+    HoursForm,
+    LocationForm,
+    OfferForm,
+    PolicyForm,
+    RuleForm,
+)
+
+SETUP_ROLES = (Role.TEAM_LEAD,)  # tenant admins are always allowed (role_required)
+PAGE_SIZE = 25
+
+
+@role_required(*SETUP_ROLES)
+def location_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    locations = Location.objects.annotate(
+        n_rules=Count("rules", distinct=True), n_counters=Count("counters", distinct=True)
+    ).order_by("name")
+    if query:
+        locations = locations.filter(Q(name__icontains=query) | Q(street__icontains=query))
+    page = Paginator(locations, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "appointments/setup/location_list.html",
+        {"page": page, "q": query, "querystring": f"q={query}" if query else ""},
+    )
+
+
+@role_required(*SETUP_ROLES)
+def location_create(request: HttpRequest) -> HttpResponse:
+    form = LocationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        location = catalog_services.location_create(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
+            **form.cleaned_data,
+        )
+        messages.success(request, _("Location created. Now set its hours, services and capacity."))
+        return redirect("appointments:location_setup", pk=location.pk)
+    return render(request, "appointments/setup/location_form.html", {"form": form})
+
+
+def _hours_initial(location: Location) -> dict[str, str]:
+    initial: dict[str, list[str]] = {}
+    for row in location.opening_hours.all():
+        initial.setdefault(f"day{row.weekday}", []).append(f"{row.opens:%H:%M}-{row.closes:%H:%M}")
+    return {key: ", ".join(spans) for key, spans in initial.items()}
+
+
+def _handle(request: HttpRequest, location: Location, section: str) -> forms.Form | None:
+    """Run one section's POST; returns the bound form when it has errors, else None."""
+    actor = request.user
+    data = request.POST
+    handlers: dict[str, Callable[[], forms.Form | None]] = {}
+
+    def address() -> forms.Form | None:
+        form = LocationForm(data, instance=Location.objects.get(pk=location.pk))
+        if not form.is_valid():
+            return form
+        catalog_services.location_update(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
+        return None
+
+    def hours() -> forms.Form | None:
+        form = HoursForm(data)
+        if not form.is_valid():
+            return form
+        services.opening_hours_set(location=location, hours=form.cleaned_data["hours"], actor=actor)  # type: ignore[arg-type]
+        return None
+
+    def closure() -> forms.Form | None:
+        form = ClosureForm(data)
+        if not form.is_valid():
+            return form
+        services.closure_add(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
+        return None
+
+    def offer() -> forms.Form | None:
+        form = OfferForm(data)
+        if not form.is_valid():
+            return form
+        services.service_offer(location=location, **form.cleaned_data)
+        return None
+
+    def counter() -> forms.Form | None:
+        form = CounterForm(data, location=location)
+        if not form.is_valid():
+            return form
+        services.counter_save(location=location, **form.cleaned_data)
+        return None
+
+    def rule() -> forms.Form | None:
+        instance = (
+            get_object_or_404(AvailabilityRule, pk=data["rule"], location=location)
+            if data.get("rule")
+            else AvailabilityRule(location=location)
+        )
+        form = RuleForm(data, instance=instance)
+        if not form.is_valid():
+            return form
+        services.rule_save(rule=form.save(commit=False), actor=actor)  # type: ignore[arg-type]
+        return None
+
+    def remove() -> None:
+        kind, pk = data.get("kind"), data.get("pk")
+        if kind == "closure":
+            services.closure_remove(
+                closure=get_object_or_404(LocationClosure, pk=pk, location=location), actor=actor
+            )  # type: ignore[arg-type]
+        elif kind == "offer":
+            get_object_or_404(OfferedService, pk=pk, location=location).delete()
+        elif kind == "rule":
+            services.rule_delete(
+                rule=get_object_or_404(AvailabilityRule, pk=pk, location=location), actor=actor
+            )  # type: ignore[arg-type]
+        elif kind == "counter":
+            get_object_or_404(Counter, pk=pk, location=location).delete()
+
+    def catalogue() -> None:
+        added = services.offers_from_catalogue(location=location)
+        messages.info(
+            request, _("%(n)d services from the catalogue are now bookable here.") % {"n": added}
+        )
+
+    handlers.update(
+        address=address,
+        hours=hours,
+        closure=closure,
+        offer=offer,
+        counter=counter,
+        rule=rule,
+        remove=remove,
+        catalogue=catalogue,
+    )
+    if section not in handlers:
+        messages.error(request, _("Unknown action."))
+        return None
+    return handlers[section]()
+
+
+@role_required(*SETUP_ROLES)
+def location_setup(request: HttpRequest, pk: int) -> HttpResponse:
+    location = get_object_or_404(Location, pk=pk)
+    forms_by_section: dict[str, forms.Form] = {}
+    if request.method == "POST":
+        section = request.POST.get("section", "")
+        try:
+            failed = _handle(request, location, section)
+        except services.BookingError as error:
+            messages.error(request, error.message)
+            failed = None
+        if failed is None:
+            if not messages.get_messages(request):
+                messages.success(request, _("Saved."))
+            return redirect(f"{request.path}#{section}")
+        forms_by_section[section] = failed
+        messages.error(request, _("Please correct the marked fields."))
+    context = {
+        "location": location,
+        "address_form": forms_by_section.get("address") or LocationForm(instance=location),
+        "hours_form": forms_by_section.get("hours") or HoursForm(initial=_hours_initial(location)),
+        "closure_form": forms_by_section.get("closure") or ClosureForm(),
+        "offer_form": forms_by_section.get("offer") or OfferForm(),
+        "counter_form": forms_by_section.get("counter") or CounterForm(location=location),
+        "rule_form": forms_by_section.get("rule")
+        or RuleForm(initial={"weekdays": [0, 1, 2, 3, 4]}),
+        "closures": location.closures.all(),
+        "offers": location.offered.select_related("service"),
+        "counters": location.counters.prefetch_related("services"),
+        "rules": location.rules.all(),
+        "catalogue_bookable": location.services.filter(bookable=True).count(),
+    }
+    return render(
+        request,
+        "appointments/setup/location_setup.html",
+        context,
+        status=200 if not forms_by_section else 400,
+    )
+
+
+@role_required()
+def policy_edit(request: HttpRequest) -> HttpResponse:
+    """The tenant's booking rules; only tenant administrators (role_required always admits them)."""
+    policy = BookingPolicy.for_tenant(request.tenant)  # type: ignore[attr-defined]
+    form = PolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Booking rules saved."))
+        return redirect("appointments:policy")
+    return render(
+        request,
+        "appointments/setup/policy.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
