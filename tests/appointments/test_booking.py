@@ -191,3 +191,18 @@ def test_mails_double_opt_in_ical_and_reminder(
         "Reminder" in smtp_server.messages[2]["Subject"]
         or "Erinnerung" in smtp_server.messages[2]["Subject"]
     )
+
+
+def test_the_worker_jobs_expire_holds_and_keep_slots_ahead(scoped, world_a):
+    from rathaus.appointments import jobs
+
+    booking = _hold(scoped)
+    assert jobs.expire_holds_all(NOW + dt.timedelta(minutes=11)) == 1
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.EXPIRED
+    # A month later the daily job has made the slots for the new end of the window.
+    later = at(MONDAY + dt.timedelta(days=28), 1)
+    new_day = MONDAY + dt.timedelta(days=28 + 60)
+    assert not Slot.objects.filter(start__date=new_day).exists()
+    assert jobs.slots_all(later) > 0
+    assert Slot.objects.filter(start__date=new_day).count() == 72
