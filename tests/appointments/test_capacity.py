@@ -141,3 +141,19 @@ def test_earliest_anywhere_orders_locations_by_their_first_free_time(scoped, wor
         items=((scoped.passport, 1),), locations=selectors.bookable_locations(), now=now
     )
     assert found == [(at(MONDAY + dt.timedelta(days=1), 8), scoped.location)]
+
+
+def test_booking_outside_the_window_is_refused_whatever_the_client_sends(scoped):
+    request = scoped.request((scoped.certificate, 1))
+    last = MONDAY + dt.timedelta(days=60)
+    for start, now in ((at(MONDAY, 11), at(MONDAY, 9)), (at(last, 9), at(MONDAY, 6, 59))):
+        with pytest.raises(services.BookingError) as refused:
+            services.booking_hold(
+                request=request, start=start, name="Bot", email="bot@example.org", now=now
+            )
+        assert refused.value.code == "window"
+    assert not Slot.objects.filter(booking__isnull=False).exists()
+    booked = services.booking_hold(
+        request=request, start=at(last, 9), name="Ada", email="ada@example.org", now=at(MONDAY, 7)
+    )
+    assert booked.start == at(last, 9)

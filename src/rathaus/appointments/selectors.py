@@ -24,27 +24,9 @@ from .models import (
     Ticket,
     TicketStatus,
 )
-from .services import Request, free_q, request_check, slots_needed
+from .services import Request, bookable_window, free_q, request_check, slots_needed
 
 DISPLAY_RECENT = 8
-
-
-def bookable_window(
-    rule: AvailabilityRule, now: dt.datetime, channel: str
-) -> tuple[dt.date, dt.date]:
-    """First and last day the rule lets this channel book now (local dates).
-
-    The last day of the window is released at the rule's release time; before that time the
-    window ends a day earlier. Internal bookings ignore the window (staff plan ahead).
-    """
-    local = timezone.localtime(now)
-    today = local.date()
-    if channel == BookingChannel.INTERNAL:
-        return today, today + dt.timedelta(days=366)
-    last = today + dt.timedelta(days=rule.max_days_ahead)
-    if local.time() < rule.release_time:
-        last -= dt.timedelta(days=1)
-    return today + dt.timedelta(days=rule.min_days_ahead), last
 
 
 def _window_q(location: Location, now: dt.datetime, channel: str) -> Q:

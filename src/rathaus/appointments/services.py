@@ -393,6 +393,38 @@ def request_check(request: Request) -> int:
     return request.duration_minutes()
 
 
+def bookable_window(
+    rule: AvailabilityRule, now: dt.datetime, channel: str
+) -> tuple[dt.date, dt.date]:
+    """First and last day the rule lets this channel book now (local dates).
+
+    The last day of the window is released at the rule's release time; before that time the
+    window ends a day earlier. Internal bookings ignore the window (staff plan ahead).
+    """
+    local = timezone.localtime(now)
+    today = local.date()
+    if channel == BookingChannel.INTERNAL:
+        return today, today + dt.timedelta(days=366)
+    last = today + dt.timedelta(days=rule.max_days_ahead)
+    if local.time() < rule.release_time:
+        last -= dt.timedelta(days=1)
+    return today + dt.timedelta(days=rule.min_days_ahead), last
+
+
+def _first_slot(location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> Slot:
+    """The slot an appointment would start in, if the channel may book that day now."""
+    first = Slot.objects.filter(location=location, start=start).select_related("rule").first()
+    if first is None or first.rule is None or start <= now:
+        raise BookingError(_("This time cannot be booked."), code="no_slot")
+    opens, closes = bookable_window(first.rule, now, channel)
+    if not opens <= timezone.localdate(start) <= closes:
+        raise BookingError(
+            _("This day cannot be booked yet or any more. Please choose a day shown as free."),
+            code="window",
+        )
+    return first
+
+
 def slots_needed(minutes: int, slot_minutes: int) -> int:
     return max(1, math.ceil(minutes / slot_minutes))
 
@@ -540,9 +572,7 @@ def _booking_hold(
     tenant = request.location.tenant
     policy = BookingPolicy.for_tenant(tenant)
     minutes = request_check(request)
-    first = Slot.objects.filter(location=request.location, start=start).only("start", "end").first()
-    if first is None or start <= now:
-        raise BookingError(_("This time cannot be booked."), code="no_slot")
+    first = _first_slot(request.location, start, channel, now)
     count = slots_needed(minutes, int((first.end - first.start).total_seconds() // 60))
     key = email_key(email)
     _lock_person(key)
@@ -693,9 +723,7 @@ def booking_reschedule(
     now = now or timezone.now()
     if booking.status != BookingStatus.CONFIRMED:
         raise BookingError(_("Only a confirmed appointment can be moved."), code="not_active")
-    first = Slot.objects.filter(location=booking.location, start=start).first()
-    if first is None or start <= now:
-        raise BookingError(_("This time cannot be booked."), code="no_slot")
+    _first_slot(booking.location, start, booking.channel, now)
     old = list(Slot.objects.filter(booking=booking).values_list("pk", flat=True))
     policy = BookingPolicy.for_tenant(booking.tenant)
     booking.hold_until = None
