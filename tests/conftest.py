@@ -83,6 +83,7 @@ def _world(slug: str, ags: str, state: str = "NW") -> World:
         placements = {
             Role.KC_AGENT: kc,
             Role.CLERK: team,
+            Role.OFFICE_STAFF: team,
             Role.TEAM_LEAD: office,
             Role.KNOWLEDGE_EDITOR: kc,
             Role.CONTROLLER: root,

@@ -56,6 +56,16 @@ def test_tickets_are_numbered_per_class_and_day(scoped):
     assert event.payload["class"] == "H" and event.payload["location"] == scoped.location.pk
 
 
+def test_a_service_not_offered_here_draws_no_ticket(scoped, world_a):
+    from rathaus.catalog import services as catalog_services
+
+    elsewhere = catalog_services.service_create(tenant=world_a.tenant, name="Hundesteuer")
+    with pytest.raises(services.BookingError) as refused:
+        services.ticket_issue(location=scoped.location, services=[elsewhere], now=at(TODAY, 10))
+    assert refused.value.code == "not_offered"
+    assert not Ticket.objects.exists()
+
+
 def test_check_in_queues_from_the_appointment_time(scoped):
     booking = _appointment(scoped, 11, 0)
     with pytest.raises(services.BookingError) as early:

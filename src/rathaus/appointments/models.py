@@ -9,6 +9,7 @@ cannot be represented, whatever the Python code does.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -345,6 +346,21 @@ class BookingItem(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["booking", "service"], name="booking_item_unique")
         ]
+
+
+def new_device_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class DeviceKey(TenantOwned):
+    """The secret in the kiosk and display links of one location; renewing it revokes them."""
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="device_key")
+    key = models.CharField(max_length=32, default=new_device_key)
+    renewed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return str(self.location)
 
 
 class TicketClass(TenantOwned):

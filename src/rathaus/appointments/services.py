@@ -38,6 +38,7 @@ from .models import (
     BookingPolicy,
     BookingStatus,
     Counter,
+    DeviceKey,
     LocationClosure,
     OfferedService,
     OpeningHours,
@@ -45,6 +46,7 @@ from .models import (
     Ticket,
     TicketClass,
     TicketStatus,
+    new_device_key,
 )
 
 APPOINTMENT_PREFIX = "T"  # the letter of checked-in appointment holders on tickets and display
@@ -787,6 +789,29 @@ def no_shows_mark(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
 # Walk-ins, check-in and the counter
 
 
+def device_key_get(*, location: Location) -> str:
+    """The secret of the location's device links (made on first use)."""
+    return DeviceKey.objects.get_or_create(tenant=location.tenant, location=location)[0].key
+
+
+@transaction.atomic
+def device_key_renew(*, location: Location, actor: User | None = None) -> str:
+    """A new secret: the kiosk and display links given out so far stop working at once."""
+    DeviceKey.objects.update_or_create(
+        tenant=location.tenant,
+        location=location,
+        defaults={"key": new_device_key(), "renewed_at": timezone.now()},
+    )
+    event_append(
+        tenant=location.tenant,
+        subject_kind="location",
+        subject_id=location.pk,
+        activity="device_links_renewed",
+        actor=actor,
+    )
+    return device_key_get(location=location)
+
+
 def ticket_class_for(services: Sequence[Service]) -> TicketClass | None:
     classes = list(TicketClass.objects.prefetch_related("services"))
     wanted = {s.pk for s in services}
@@ -859,6 +884,9 @@ def ticket_issue(
     now = now or timezone.now()
     if not services:
         raise BookingError(_("Please choose what you have come for."), code="no_service")
+    offered = set(location.services.values_list("pk", flat=True))
+    if any(s.pk not in offered for s in services):
+        raise BookingError(_("This service is not offered at this location."), code="not_offered")
     ticket_class = ticket_class_for(services)
     prefix = ticket_class.prefix if ticket_class else "W"
     return _ticket_create(
@@ -983,9 +1011,14 @@ def _ticket_change(
 
 @transaction.atomic
 def ticket_recall(
-    *, ticket: Ticket, actor: User | None = None, now: dt.datetime | None = None
+    *,
+    ticket: Ticket,
+    counter: Counter | None = None,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
 ) -> Ticket:
-    """Call the same number again (at the display), e.g. a parked ticket whose papers are ready."""
+    """Call the same number again, e.g. a parked ticket whose papers are ready; `counter` is
+    where it is called to now (the display shows that one)."""
     now = now or timezone.now()
     return _ticket_change(
         ticket,
@@ -996,6 +1029,7 @@ def ticket_recall(
         status=TicketStatus.CALLED,
         last_called_at=now,
         calls=ticket.calls + 1,
+        counter=counter or ticket.counter,
     )
 
 
