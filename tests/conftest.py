@@ -22,10 +22,13 @@ from rathaus.core.models import OrgUnit, OrgUnitKind, Role, Tenant
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
+def empty_cache(settings):
     # Rate limits count in the cache; one test's attempts must not lock out the next test.
+    # Production shares the database cache between processes (tests/core/test_settings.py
+    # checks it); here a fresh in-memory cache per test needs no database for tests without one.
     from django.core.cache import cache
 
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
 
 

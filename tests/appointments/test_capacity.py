@@ -157,3 +157,21 @@ def test_booking_outside_the_window_is_refused_whatever_the_client_sends(scoped)
         request=request, start=at(last, 9), name="Ada", email="ada@example.org", now=at(MONDAY, 7)
     )
     assert booked.start == at(last, 9)
+
+
+def test_a_lower_online_quota_relabels_the_free_slots(scoped):
+    day = MONDAY + dt.timedelta(days=1)
+    request = scoped.request((scoped.certificate, 1))
+    booked = services.booking_hold(
+        request=request, start=at(day, 9), name="Ada", email="ada@example.org", now=at(MONDAY, 9)
+    )
+    rule = scoped.rule
+    rule.online_quota, rule.phone_quota = 0, 3
+    services.rule_save(rule=rule, today=MONDAY)
+    assert selectors.free_starts(request=request, now=at(MONDAY, 9)) == []
+    slots = Slot.objects.filter(start__date=day)
+    assert slots.count() == 72
+    assert slots.filter(channel=BookingChannel.ONLINE).get().booking == booked
+    assert at(day, 9) in selectors.free_starts(
+        request=request, channel=BookingChannel.PHONE, now=at(MONDAY, 9)
+    )

@@ -41,3 +41,19 @@ def test_secret_key_is_generated_once_into_the_data_dir(tmp_path):
     ).stdout
     assert first == second and len(first.strip()) >= 40
     assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_the_configured_cache_is_shared_through_the_database(db):
+    """Rate limits hold across web processes only if every process sees the same counts."""
+    from django.core.cache.backends.db import DatabaseCache
+    from django.db import connection
+
+    from rathaus import settings as configured
+
+    assert configured.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    table = configured.CACHES["default"]["LOCATION"]
+    assert table in connection.introspection.table_names()  # made by core's migration
+    first, second = (DatabaseCache(table, {}) for _ in range(2))
+    first.set("attempts", 3, 60)
+    assert second.get("attempts") == 3
+    assert second.incr("attempts") == 4 and first.get("attempts") == 4

@@ -97,8 +97,9 @@ def slots_materialize(
     1. Wanted: for each rule and day it covers (not a public holiday, closing day or closure
        of the location), one slot per start time and counter quota; seats are numbered across
        rules so two rules on the same time never collide.
-    2. Missing slots are created; free slots no rule wants any more are removed. Booked slots
-       are never removed: their appointments stay valid and show up in the day plan.
+    2. Missing slots are created; free slots no rule wants any more are removed, free slots
+       whose channel or rule changed are relabelled. Booked slots are never removed or
+       relabelled: their appointments stay valid and show up in the day plan.
     """
     tenant = location.tenant
     calendar = calendar or WorkingCalendar.for_tenant(tenant)
@@ -131,10 +132,22 @@ def slots_materialize(
         start__gte=dt.datetime.combine(first, dt.time(), tzinfo=calendar.zone),
         start__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=calendar.zone),
     )
-    existing = {(s.start, s.seat): s for s in window.only("id", "start", "seat", "booking_id")}
+    existing = {
+        (s.start, s.seat): s
+        for s in window.only("id", "start", "seat", "channel", "rule_id", "booking_id")
+    }
     stale = [s.pk for key, s in existing.items() if key not in wanted and s.booking_id is None]
     if stale:
         Slot.objects.filter(pk__in=stale, booking__isnull=True).delete()
+    # A changed quota or rule relabels the free slots that stay (booked ones keep their label).
+    relabel: dict[tuple[int, str], list[int]] = {}
+    for key, slot in existing.items():
+        if key in wanted and slot.booking_id is None:
+            rule, channel, _end = wanted[key]
+            if (slot.rule_id, slot.channel) != (rule.pk, channel):
+                relabel.setdefault((rule.pk, channel), []).append(slot.pk)
+    for (rule_pk, channel), pks in relabel.items():
+        Slot.objects.filter(pk__in=pks, booking__isnull=True).update(rule=rule_pk, channel=channel)
     new = [
         Slot(
             tenant=tenant,
