@@ -4,8 +4,9 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_scopes import scope
 
-from rathaus.demo import city
+from rathaus.demo import appointments, city
 
 
 class Command(BaseCommand):
@@ -21,12 +22,25 @@ class Command(BaseCommand):
             default=365,
             help="Days of KC activity (contacts, cases, calls) to generate; 0 for none.",
         )
+        parser.add_argument(
+            "--appointment-days",
+            type=int,
+            default=None,
+            help="Days of appointments and citizen-office visits to generate; 0 for none "
+            "(default: as many as --activity-days).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             self.stdout.write("Applying database migrations …")
             call_command("migrate", interactive=False, verbosity=0)
-        city.build(lambda line: self.stdout.write(line), activity_days=options["activity_days"])
+        progress = self.stdout.write
+        tenant = city.build(progress, activity_days=options["activity_days"])
+        days = options["appointment_days"]
+        days = options["activity_days"] if days is None else days
+        progress(f"Musterstadt: citizen offices and {days} days of appointments")
+        with scope(tenant=tenant):
+            appointments.build(tenant, days=days, progress=progress)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nThe demo city is ready. Logins (password for all: {city.DEMO_PASSWORD}):"

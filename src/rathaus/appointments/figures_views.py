@@ -1,0 +1,163 @@
+"""The waiting-time dashboard of the citizen offices and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from rathaus.catalog.models import Location
+from rathaus.core.models import Role
+from rathaus.core.permissions import role_required
+
+from .figures import day_service_rows, office_figures
+
+FIGURE_ROLES = (Role.TEAM_LEAD, Role.CONTROLLER, Role.OFFICE_STAFF)  # tenant admins always
+DEFAULT_DAYS = 30
+MAX_DAYS = 400
+
+
+def _office_locations() -> QuerySet[Location]:
+    """Locations with bookable capacity or counters: the citizen offices."""
+    return (
+        Location.objects.filter(Q(rules__isnull=False) | Q(counters__isnull=False))
+        .distinct()
+        .order_by("name")
+    )
+
+
+class FiguresForm(forms.Form):
+    location: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=Location.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All locations"),
+        label=gettext_lazy("Location"),
+        widget=forms.Select(attrs={"class": "kern-form-input__select"}),
+    )
+    first = forms.DateField(
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "kern-form-input__input"}),
+    )
+    last = forms.DateField(
+        label=gettext_lazy("Until"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "kern-form-input__input"}),
+    )
+    target = forms.IntegerField(
+        label=gettext_lazy("Target waiting time (minutes)"),
+        min_value=1,
+        max_value=240,
+        widget=forms.NumberInput(attrs={"class": "kern-form-input__input"}),
+    )
+
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = locations  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first"), data.get("last")
+        if first and last:
+            if first > last:
+                raise forms.ValidationError(_("The first day must not be after the last day."))
+            if (last - first).days >= MAX_DAYS:
+                raise forms.ValidationError(
+                    _("Please choose at most %(days)d days.") % {"days": MAX_DAYS}
+                )
+        return data
+
+
+def _query(request: HttpRequest) -> dict[str, str]:
+    """The filters from the address, with the defaults (last 30 days, 15 minutes) filled in."""
+    today = timezone.localdate()
+    data = {
+        "location": "",
+        "first": (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+        "last": today.isoformat(),
+        "target": "15",
+    }
+    data.update({k: str(v) for k, v in request.GET.items() if k in data and v != ""})
+    return data
+
+
+def _location_or_404(request: HttpRequest, value: str) -> Location | None:
+    """Another tenant's location id is a 404 like any unknown id (the scope hides it)."""
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404
+    return get_object_or_404(Location, pk=int(value), tenant=request.tenant)  # type: ignore[attr-defined]
+
+
+@role_required(*FIGURE_ROLES)
+def figures(request: HttpRequest) -> HttpResponse:
+    data = _query(request)
+    location = _location_or_404(request, data["location"])
+    form = FiguresForm(data, locations=_office_locations())
+    if not form.is_valid():
+        return render(
+            request, "appointments/figures/dashboard.html", {"form": form, "figures": None}
+        )
+    filters = {
+        "tenant": request.tenant,  # type: ignore[attr-defined]
+        "location": location,
+        "first": form.cleaned_data["first"],
+        "last": form.cleaned_data["last"],
+        "target_minutes": form.cleaned_data["target"],
+    }
+    if request.GET.get("format") == "csv":
+        return _csv(filters)
+    query = request.GET.copy()
+    query.pop("format", None)
+    return render(
+        request,
+        "appointments/figures/dashboard.html",
+        {
+            "form": form,
+            "figures": office_figures(**filters),
+            "location": location,
+            "querystring": query.urlencode(),
+        },
+    )
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else formats.number_format(value, 1)
+
+
+def _csv(filters: dict[str, Any]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"wartezeiten-{filters['first']:%Y%m%d}-{filters['last']:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.write("\ufeff")  # Excel needs the BOM to read UTF-8
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow(
+        [_("Day"), _("Service"), _("Visits"), _("Waiting time median (min)"),
+         _("Waiting time mean (min)"), _("Waiting time 90th percentile (min)"),
+         _("Called within target (%)"), _("Service time median (min)"),
+         _("Time in office median (min)")]
+    )  # fmt: skip
+    for row in day_service_rows(**filters):
+        day, service = row.key
+        waiting = row.waiting
+        writer.writerow(
+            [
+                day.strftime("%d.%m.%Y"),
+                service,
+                row.visits,
+                _number(waiting.median),
+                _number(waiting.mean),
+                _number(waiting.p90),
+                _number(row.within_percent),
+                _number(row.service.median),
+                _number(row.in_office.median),
+            ]
+        )
+    return response
