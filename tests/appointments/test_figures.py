@@ -96,10 +96,10 @@ def test_figures_follow_each_visit_through_its_events(morning, world_a):
     ]
     assert [g.key for g in result.per_hour] == [8, 9]
     assert [(g.key, g.visits) for g in result.per_day] == [(MONDAY, 3)]
-    # The first walk-in was told 0 minutes and waited 6; the second was told 2 × 10 minutes
-    # shared by 3 counters (400 s) and waited 28 minutes.
+    # The first walk-in was told 0 minutes and waited 6; the second was told 1 walk-in ahead
+    # × 10 minutes shared by 3 counters (200 s) and waited 28 minutes.
     assert result.estimate.count == 2
-    assert result.estimate.mean_abs_error == pytest.approx((6 + (28 - 400 / 60)) / 2)
+    assert result.estimate.mean_abs_error == pytest.approx((6 + (28 - 200 / 60)) / 2)
     assert result.estimate.within_tolerance == 0
     bands = {b.label: b.count for b in result.estimate.bands}
     assert bands["0"] == 1 and bands["1–10"] == 1

@@ -29,7 +29,6 @@ import heapq
 import math
 import random
 import statistics
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -559,12 +558,12 @@ def _arrivals(ctx: _Context, office: _Office, day: dt.date, load: float) -> list
     return times
 
 
-def _expected(ahead: int, recent: deque[float], counters_busy: int, active: int) -> int:
+def _expected(ahead: int, recent: deque[float], counters: int) -> int:
     """What `selectors.expected_wait_seconds` would have printed on the ticket."""
     if not ahead:
         return 0
     service = statistics.median(recent) if recent else 600
-    return int((ahead + 1) * service / (counters_busy or active or 1))
+    return int(ahead * service / (counters or 1))
 
 
 def _walk_ins(ctx: _Context, office: _Office, day: dt.date, load: float, rows: _Rows,
@@ -575,19 +574,13 @@ def _walk_ins(ctx: _Context, office: _Office, day: dt.date, load: float, rows: _
     servers = [(dt.datetime.min.replace(tzinfo=dt.UTC), n)
                for n in range(first_walk_in, len(office.counters))]  # fmt: skip
     heapq.heapify(servers)
-    # For the estimate: appointment holders waiting, services finished, counters in use.
-    held = [(p.counter, p.visit.ticket) for p in due if p.visit is not None]
-    appointment_in = sorted(t.arrived_at for _c, t in held)
-    appointment_called = sorted(_at(t.called_at) for _c, t in held)
+    # For the estimate: the service times finished so far (appointments' included).
+    held = [p.visit.ticket for p in due if p.visit is not None]
     finished = [
         (_at(t.finished_at), (_at(t.finished_at) - _at(t.started_at)).total_seconds())
-        for _c, t in held
+        for t in held
     ]
     heapq.heapify(finished)
-    first_calls: dict[int, dt.datetime] = {}
-    for counter_index, t in held:
-        called_at = _at(t.called_at)
-        first_calls[counter_index] = min(first_calls.get(counter_index, called_at), called_at)
     recent: deque[float] = deque(maxlen=20)
     walk_in_calls: list[dt.datetime] = []  # a heap of the calls still to come
     numbers: dict[str, int] = {}
@@ -601,14 +594,9 @@ def _walk_ins(ctx: _Context, office: _Office, day: dt.date, load: float, rows: _
         while walk_in_calls and walk_in_calls[0] <= arrived:
             heapq.heappop(walk_in_calls)
         waiting_walk_ins = len(walk_in_calls)
-        waiting_holders = bisect_right(appointment_in, arrived) - bisect_right(
-            appointment_called, arrived
-        )
-        busy = sum(1 for c in first_calls.values() if c <= arrived)
-        expected = _expected(waiting_walk_ins + waiting_holders, recent, busy, len(office.counters))
+        expected = _expected(waiting_walk_ins, recent, len(servers))
         free_at, counter = heapq.heappop(servers)
         called = max(arrived, free_at) + dt.timedelta(seconds=rng.uniform(5, 40))
-        first_calls[counter] = min(first_calls.get(counter, called), called)
         heapq.heappush(walk_in_calls, called)
         ticket = Ticket(
             tenant_id=ctx.tenant.pk, location_id=office.location.pk, day=day, prefix=prefix,
