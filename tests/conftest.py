@@ -33,6 +33,13 @@ def empty_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    # Queued work (appointment e-mails) runs right after the commit, as if a worker were idle;
+    # tests/appointments/test_booking.py runs the real database queue and worker once.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -139,6 +146,7 @@ class _Inbox:
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.port = 0
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         import email
@@ -159,6 +167,7 @@ def smtp_server(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     inbox = _Inbox()
+    inbox.port = port
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

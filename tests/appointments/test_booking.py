@@ -206,3 +206,29 @@ def test_the_worker_jobs_expire_holds_and_keep_slots_ahead(scoped, world_a):
     assert not Slot.objects.filter(start__date=new_day).exists()
     assert jobs.slots_all(later) > 0
     assert Slot.objects.filter(start__date=new_day).count() == 72
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mails_wait_in_the_queue_until_the_worker_sends_them(world_a, smtp_server, settings):
+    """A booking never fails because of the mail server: the mail is queued, the worker sends
+    it, and a failed attempt stays in the queue's results for the team to see."""
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from .conftest import build_office
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with scope(tenant=world_a.tenant):
+        office = build_office(world_a)
+        settings.EMAIL_PORT = 1  # nobody listens: the first attempt fails
+        booking = _hold(office)
+        assert Booking.objects.filter(pk=booking.pk).exists()
+    assert DBTaskResult.objects.count() == 1 and smtp_server.messages == []
+    call_command("db_worker", batch=True, verbosity=0)
+    assert DBTaskResult.objects.get().status == "FAILED"
+    settings.EMAIL_PORT = smtp_server.port
+    with scope(tenant=world_a.tenant):
+        services.booking_cancel(booking=booking, now=NOW)
+    call_command("db_worker", batch=True, verbosity=0)
+    (mail,) = smtp_server.messages
+    assert booking.code in mail.get_body(("plain",)).get_content()

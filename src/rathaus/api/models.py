@@ -17,6 +17,10 @@ class ApiScope(models.TextChoices):
     CASES_READ = "cases:read", _("Read cases")
     CASES_WRITE = "cases:write", _("Create and change cases")
     CALLS_WRITE = "calls:write", _("Deliver call records")
+    APPOINTMENTS = (
+        "appointments",
+        _("Read free times and book, confirm, cancel and move appointments"),
+    )
 
 
 class ApiToken(TenantOwned):

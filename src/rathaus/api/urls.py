@@ -1,12 +1,13 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from rathaus.api import views
+from rathaus.api import appointments, views
 
 app_name = "api"
 
 # References look like 2026-004711; the pattern keeps junk (and NUL bytes) out of queries.
 REFERENCE = r"(?P<reference>[0-9A-Za-z][0-9A-Za-z-]{0,19})"
+BOOKING = appointments.CODE
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -24,4 +25,40 @@ urlpatterns = [
     re_path(rf"^v1/cases/{REFERENCE}/forward/$", views.CaseForward.as_view(), name="case-forward"),
     re_path(rf"^v1/cases/{REFERENCE}/reply/$", views.CaseReply.as_view(), name="case-reply"),
     path("v1/calls/", views.CallRecordImport.as_view(), name="calls"),
+    path(
+        "v1/appointments/locations/",
+        appointments.LocationList.as_view(),
+        name="appointment-locations",
+    ),
+    path(
+        "v1/appointments/availability/days/",
+        appointments.FreeDays.as_view(),
+        name="appointment-days",
+    ),
+    path(
+        "v1/appointments/availability/times/",
+        appointments.FreeTimes.as_view(),
+        name="appointment-times",
+    ),
+    path("v1/appointments/bookings/", appointments.BookingCreate.as_view(), name="bookings"),
+    re_path(
+        rf"^v1/appointments/bookings/{BOOKING}/$",
+        appointments.BookingDetail.as_view(),
+        name="booking",
+    ),
+    re_path(
+        rf"^v1/appointments/bookings/{BOOKING}/confirm/$",
+        appointments.BookingConfirm.as_view(),
+        name="booking-confirm",
+    ),
+    re_path(
+        rf"^v1/appointments/bookings/{BOOKING}/cancel/$",
+        appointments.BookingCancel.as_view(),
+        name="booking-cancel",
+    ),
+    re_path(
+        rf"^v1/appointments/bookings/{BOOKING}/reschedule/$",
+        appointments.BookingReschedule.as_view(),
+        name="booking-reschedule",
+    ),
 ]

@@ -14,7 +14,6 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -27,7 +26,6 @@ from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Tenant
 from rathaus.core.services import event_append
 
-from . import mails
 from .models import (
     ACTIVE_BOOKING,
     CHANNEL_SLOTS,
@@ -48,6 +46,7 @@ from .models import (
     TicketStatus,
     new_device_key,
 )
+from .tasks import booking_mail_later
 
 APPOINTMENT_PREFIX = "T"  # the letter of checked-in appointment holders on tickets and display
 CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no 0/O, 1/I, 2/Z, 5/S, 8/B to misread
@@ -624,8 +623,7 @@ def _booking_hold(
     )
     _booking_event(booking, "booking_held" if online else "booking_confirmed", actor, now)
     if booking.email:
-        send = mails.confirmation_request if online else mails.booking_confirmed
-        transaction.on_commit(lambda: send(booking.pk, tenant.pk))
+        booking_mail_later("confirm_request" if online else "confirmed", booking)
     return booking
 
 
@@ -672,9 +670,7 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
                 booking.hold_until = None
                 booking.save(update_fields=["status", "confirmed_at", "hold_until"])
                 _booking_event(booking, "booking_confirmed", None, now)
-                transaction.on_commit(
-                    lambda: mails.booking_confirmed(booking.pk, booking.tenant_id)
-                )
+                booking_mail_later("confirmed", booking)
                 return booking
             transaction.set_rollback(True)
     if booking.status == BookingStatus.HELD:
@@ -722,7 +718,7 @@ def booking_cancel(
     booking.save(update_fields=["status", "cancelled_at"])
     _booking_event(booking, "booking_cancelled", actor, now)
     if booking.email:
-        transaction.on_commit(lambda: mails.booking_cancelled(booking.pk, booking.tenant_id))
+        booking_mail_later("cancelled", booking)
     return booking
 
 
@@ -753,7 +749,7 @@ def booking_reschedule(
     booking.save(update_fields=["start", "end", "reminded_at"])
     _booking_event(booking, "booking_rescheduled", actor, now, previous=previous.isoformat())
     if booking.email:
-        transaction.on_commit(lambda: mails.booking_confirmed(booking.pk, booking.tenant_id))
+        booking_mail_later("confirmed", booking)
     return booking
 
 
@@ -775,7 +771,7 @@ def reminders_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
             if Booking.objects.filter(pk=booking.pk, reminded_at__isnull=True).update(
                 reminded_at=now
             ):
-                transaction.on_commit(partial(mails.booking_reminder, booking.pk, tenant.pk))
+                booking_mail_later("reminder", booking)
                 count += 1
     return count
 

@@ -1,0 +1,382 @@
+"""Booking rush: a new day with 200 online slots is released and 2,000 booking attempts hit
+`POST /api/v1/appointments/bookings/` at that moment (gunicorn on PostgreSQL).
+
+1. A throw-away database with one office: 40 start times of 10 minutes and 5 online counters
+   on every day (200 online slots a day, nothing else), bookable exactly N days ahead, so the
+   booking window holds one day, and none before the release time. A local SMTP sink takes
+   the confirmation mails (they are sent when the booking commits, as in production).
+2. gunicorn starts and is warmed up; then the rule's release time is set a few seconds ahead.
+3. CLIENTS threads wait for the release and post 2,000 bookings between them, each with its
+   own e-mail address and Idempotency-Key, each for one of the 40 start times at random.
+4. Printed: answers by status (201, 409, other 4xx, 5xx, connection errors), latency
+   p50/p90/p99/max, and the check in the database: exactly 200 held bookings, every slot
+   with at most one booking, every booking with as many slots as it needs, the 201 codes
+   equal to the bookings stored.
+
+Target: exactly 200 holds, no double booking, no 5xx, p99 <= 500 ms.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/booking_rush.py
+    … bench/booking_rush.py --clients 50 --workers 4
+
+The client threads run on the same 2-core machine as gunicorn and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BENCH_DB = "rathaus_bench_rush"
+ATTEMPTS = 2000
+STARTS, COUNTERS = 40, 5  # 200 online slots in the released day
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = str(ROOT / ".venv/bin/python")
+
+SETUP = """
+import datetime as dt
+from django.core.management import call_command
+from django.utils import timezone
+from django_scopes import scope
+call_command("migrate", verbosity=0)
+from rathaus.api.services import api_token_create
+from rathaus.appointments import services
+from rathaus.appointments.models import AvailabilityRule, Slot
+from rathaus.catalog import services as catalog
+from rathaus.catalog.models import Location
+from rathaus.core import services as core
+from rathaus.core.calendar import WorkingCalendar
+
+tenant = core.tenant_create(name="Benchstadt", slug="bench", ags="05999558", state="NW")
+calendar = WorkingCalendar.for_tenant(tenant)
+today = timezone.localdate()
+ahead = next(d for d in range(7, 30) if calendar.is_working_day(today + dt.timedelta(days=d)))
+with scope(tenant=tenant):
+    kc = core.org_unit_create(tenant=tenant, name="KC", code="kc", kind="fachbereich", is_kc=True)
+    service = catalog.service_create(
+        tenant=tenant, name="Meldebescheinigung", status="published", bookable=True,
+        duration_minutes=10,
+    )
+    location = Location.objects.create(tenant=tenant, name="Bürgerbüro", city="Benchstadt")
+    services.service_offer(location=location, service=service)
+    rule = services.rule_save(
+        rule=AvailabilityRule(
+            location=location, weekdays=list(range(7)), starts=dt.time(8),
+            ends=(dt.datetime(2000, 1, 1, 8) + dt.timedelta(minutes=10 * %(starts)d)).time(),
+            slot_minutes=10, online_quota=%(counters)d, phone_quota=0,
+            min_days_ahead=ahead, max_days_ahead=ahead, release_time=dt.time(23, 59, 59),
+        ),
+        today=today,
+    )
+    day = today + dt.timedelta(days=ahead)
+    starts = sorted(
+        {timezone.localtime(s).isoformat() for s in
+         Slot.objects.filter(location=location, start__date=day).values_list("start", flat=True)}
+    )
+    assert Slot.objects.filter(location=location, start__date=day).count() == %(slots)d
+    _, token = api_token_create(
+        tenant=tenant, name="bench", scopes=["appointments"], org_unit=kc, actor=None
+    )
+print(json.dumps({"token": token, "location": location.pk, "service": service.pk,
+                  "rule": rule.pk, "starts": starts, "day": day.isoformat()}))
+"""
+
+RELEASE = """
+import datetime as dt
+from django_scopes import scopes_disabled
+from rathaus.appointments.models import AvailabilityRule
+with scopes_disabled():
+    AvailabilityRule.objects.filter(pk=%(rule)d).update(release_time=dt.time.fromisoformat("%(at)s"))
+print("{}")
+"""
+
+VERIFY = """
+from django.db.models import Count, F
+from django_scopes import scopes_disabled
+from rathaus.appointments.models import Booking, Slot
+from rathaus.core.models import Event
+with scopes_disabled():
+    bookings = Booking.objects.all()
+    per_slot = (
+        Slot.objects.values("location", "start", "seat").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    short = bookings.annotate(n=Count("slots")).exclude(n=F("slot_count"))
+    print(json.dumps({
+        "bookings": bookings.count(),
+        "held": bookings.filter(status="held").count(),
+        "codes": sorted(bookings.values_list("code", flat=True)),
+        "slots_booked": Slot.objects.filter(booking__isnull=False).count(),
+        "distinct_bookings_on_slots": Slot.objects.filter(booking__isnull=False)
+            .values("booking").distinct().count(),
+        "slots_with_two_rows": per_slot.count(),
+        "bookings_missing_slots": short.count(),
+        "held_events": Event.objects.filter(activity="booking_held").count(),
+    }))
+"""
+
+
+def django(env: dict[str, str], script: str) -> dict:
+    """Run a snippet in its own Django process and return the JSON it prints last."""
+    out = subprocess.run(
+        [PYTHON, "-c", "import json, django; django.setup()\n" + script],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int) -> None:
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"nothing listens on port {port}")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+class Rush:
+    """The client side: threads that post bookings from the release instant on."""
+
+    def __init__(self, port: int, setup: dict, clients: int) -> None:
+        self.port, self.setup, self.clients = port, setup, clients
+        self.results: list[tuple[int, float, str]] = []  # status, seconds, code
+        self.finished: list[tuple[int, float]] = []  # status, seconds after the release
+        self.lock = threading.Lock()
+        rng = random.Random(7)
+        self.attempts = [
+            {
+                "location": setup["location"],
+                "services": [{"service": setup["service"], "quantity": 1}],
+                "start": rng.choice(setup["starts"]),
+                "name": f"Bürger {n}",
+                "email": f"buerger{n}@example.org",
+            }
+            for n in range(ATTEMPTS)
+        ]
+
+    def post(self, conn: http.client.HTTPConnection, body: dict) -> tuple[int, str]:
+        headers = {
+            "Authorization": f"Bearer {self.setup['token']}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
+        conn.request("POST", "/api/v1/appointments/bookings/", json.dumps(body), headers)
+        response = conn.getresponse()
+        data = response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+        code = json.loads(data).get("code", "") if response.status in (201, 409) else ""
+        return response.status, code
+
+    def client(self, share: list[dict], release: float) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        time.sleep(max(0.0, release - time.time()))
+        for body in share:
+            t0 = time.perf_counter()
+            try:
+                status, code = self.post(conn, body)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status, code = 0, ""
+            with self.lock:
+                self.results.append((status, time.perf_counter() - t0, code))
+                self.finished.append((status, time.time() - release))
+
+    def run(self, release: float) -> float:
+        threads = [
+            threading.Thread(target=self.client, args=(self.attempts[i :: self.clients], release))
+            for i in range(self.clients)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.time() - release
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200, help="concurrent client threads")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Run this against PostgreSQL: DATABASE_URL=postgres://…/postgres")
+    import psycopg
+
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    admin.execute(f"CREATE DATABASE {BENCH_DB}")
+    try:
+        with tempfile.TemporaryDirectory() as data_dir:
+            smtp = free_port()
+            env = {
+                **os.environ,
+                "DATABASE_URL": url.rsplit("/", 1)[0] + "/" + BENCH_DB,
+                "RATHAUS_DATA_DIR": data_dir,
+                "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
+                "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
+                "RATHAUS_LOG_LEVEL": "ERROR",  # 1,800 answers 409 by design; no log lines
+                "RATHAUS_SMTP_PORT": str(smtp),
+                "DJANGO_SETTINGS_MODULE": "rathaus.settings",
+            }
+            run(env, args, smtp)
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [BENCH_DB],
+        )
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+
+
+def run(env: dict[str, str], args: argparse.Namespace, smtp: int) -> None:
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; gunicorn sync workers: {args.workers}; "
+        f"{args.clients} client threads, {ATTEMPTS:,} attempts for {STARTS * COUNTERS} slots"
+    )
+    setup = django(
+        env, SETUP % {"starts": STARTS, "counters": COUNTERS, "slots": STARTS * COUNTERS}
+    )
+    port = free_port()
+    log = open(Path(env["RATHAUS_DATA_DIR"]) / "gunicorn.log", "w+")  # noqa: SIM115
+    sink = subprocess.Popen(
+        [PYTHON, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{smtp}"]
+    )
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "rathaus.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],  # fmt: skip
+        env={**env, "RATHAUS_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT / "src")},
+        stderr=log,  # Django logs each 409 as a warning; only tracebacks matter here
+    )
+    try:
+        wait_for(port)
+        wait_for(smtp)
+        warm_up(port, setup, args.workers)
+        # Release a few seconds from now; the clients connect and wait for that instant.
+        release_at = dt.datetime.now().astimezone().replace(microsecond=0) + dt.timedelta(seconds=5)
+        # The rule's release time is local time of the tenant (Europe/Berlin by default).
+        local_release = release_at.astimezone(ZoneInfo("Europe/Berlin")).time()
+        django(env, RELEASE % {"rule": setup["rule"], "at": local_release.isoformat()})
+        rush = Rush(port, setup, args.clients)
+        wall = rush.run(release_at.timestamp())
+        time.sleep(1)  # let the last on-commit mails leave
+        check = django(env, VERIFY)
+    finally:
+        server.terminate()
+        server.wait()
+        sink.terminate()
+        sink.wait()
+        log.seek(0)
+        tracebacks = log.read().count("Traceback")
+        log.close()
+    report(rush, wall, check, setup)
+    print(f"tracebacks in the server log: {tracebacks}")
+
+
+def warm_up(port: int, setup: dict, workers: int) -> None:
+    """Every worker imports Django and opens its database connection before the rush."""
+    params = f"location={setup['location']}&services={setup['service']}:1"
+    for _ in range(workers * 4):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request(
+            "GET",
+            f"/api/v1/appointments/availability/days/?{params}",
+            headers={"Authorization": f"Bearer {setup['token']}"},
+        )
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 200 and body["days"] == [], body  # nothing released yet
+        conn.close()
+
+
+def report(rush: Rush, wall: float, check: dict, setup: dict) -> None:
+    statuses = Counter(status for status, _s, _c in rush.results)
+    latencies = [seconds * 1000 for _st, seconds, _c in rush.results]
+    created = sorted(code for status, _s, code in rush.results if status == 201)
+    conflicts = Counter(code for status, _s, code in rush.results if status == 409)
+    other_4xx = sum(n for status, n in statuses.items() if 400 <= status < 500 and status != 409)
+    server_errors = sum(n for status, n in statuses.items() if status >= 500)
+    print(
+        f"released day {setup['day']}: {len(rush.results):,} attempts in {wall:.1f} s "
+        f"({len(rush.results) / wall:.0f}/s)"
+    )
+    print(
+        f"answers: 201 {statuses[201]}, 409 {statuses[409]} {dict(conflicts)}, "
+        f"other 4xx {other_4xx}, 5xx {server_errors}, connection errors {statuses[0]}"
+    )
+    print(
+        f"latency: p50 {percentile(latencies, 0.5):.0f} ms, p90 {percentile(latencies, 0.9):.0f} "
+        f"ms, p99 {percentile(latencies, 0.99):.0f} ms, max {max(latencies):.0f} ms"
+    )
+    for wanted in (201, 409):
+        some = [seconds * 1000 for status, seconds, _c in rush.results if status == wanted]
+        if some:
+            print(
+                f"  {wanted}: p50 {percentile(some, 0.5):.0f} ms, p99 "
+                f"{percentile(some, 0.99):.0f} ms"
+            )
+    holds = [after for status, after in rush.finished if status == 201]
+    if holds:
+        print(f"the last hold was answered {max(holds):.1f} s after the release")
+    print(
+        f"database: {check['bookings']} bookings, {check['held']} held, {check['held_events']} "
+        f"'booking_held' events; {check['slots_booked']} slots booked by "
+        f"{check['distinct_bookings_on_slots']} bookings; slot rows sharing a seat: "
+        f"{check['slots_with_two_rows']}; bookings without all their slots: "
+        f"{check['bookings_missing_slots']}"
+    )
+    ok = (
+        check["held"] == check["bookings"] == STARTS * COUNTERS
+        and check["slots_booked"] == check["distinct_bookings_on_slots"] == STARTS * COUNTERS
+        and check["slots_with_two_rows"] == 0
+        and check["bookings_missing_slots"] == 0
+        and created == check["codes"]
+        and server_errors == 0
+        and statuses[0] == 0
+    )
+    print("invariants:", "OK" if ok else "VIOLATED")
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
