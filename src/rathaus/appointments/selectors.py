@@ -6,7 +6,8 @@ import datetime as dt
 from collections import defaultdict
 from statistics import median
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Func, IntegerField, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from rathaus.catalog.models import Location
@@ -29,17 +30,70 @@ from .services import Request, bookable_window, free_q, request_check, slots_nee
 DISPLAY_RECENT = 8
 
 
-def _window_q(location: Location, now: dt.datetime, channel: str) -> Q:
+def _free_slots(
+    request: Request, channel: str, now: dt.datetime, day: dt.date | None
+) -> tuple[QuerySet[Slot], list[AvailabilityRule]]:
+    """The channel's free future slots at the location, within each rule's booking window."""
     zone = timezone.get_current_timezone()
-    q = Q(pk__in=[])
-    for rule in AvailabilityRule.objects.filter(location=location):
+    rules = list(AvailabilityRule.objects.filter(location=request.location))
+    window = Q(pk__in=[])
+    for rule in rules:
         first, last = bookable_window(rule, now, channel)
-        q |= Q(
+        if day is not None:
+            first, last = max(first, day), min(last, day)
+        window |= Q(
             rule=rule,
             start__gte=dt.datetime.combine(first, dt.time(), tzinfo=zone),
             start__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone),
         )
-    return q
+    slots = (
+        Slot.objects.filter(location=request.location, channel__in=CHANNEL_SLOTS[channel])
+        .filter(window)
+        .filter(free_q(now), start__gt=now)
+    )
+    return slots, rules
+
+
+class Epoch(Func):
+    """Seconds since 1970 of a datetime column, computed by the database (cheaper to load)."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+        return self.as_sql(
+            compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::bigint", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+        # '%%%%s' survives the template ('%%s') and the backend's placeholder pass ('%s').
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)",
+            **extra,
+        )
+
+
+def _fitting_starts(slots: QuerySet[Slot], minutes: int) -> list[int]:
+    """Starts (epoch seconds) where `minutes` fit: the start and the slots following it back to
+    back are free. Epoch integers load and hash far faster than aware datetimes."""
+    rows = list(
+        slots.annotate(s=Epoch("start"), e=Epoch("end"))
+        .values_list("s", "e")
+        .distinct()
+        .order_by("s")
+    )
+    free = dict(rows)
+    result = []
+    for start, end in rows:
+        cursor = end
+        for _i in range(slots_needed(minutes, (end - start) // 60) - 1):
+            cursor = free.get(cursor, 0)
+            if not cursor:
+                break
+        if cursor:
+            result.append(start)
+    return result
 
 
 def free_starts(
@@ -49,46 +103,39 @@ def free_starts(
     now: dt.datetime | None = None,
     day: dt.date | None = None,
 ) -> list[dt.datetime]:
-    """Start times at which the whole request fits, within the channel's window (one day or all).
-
-    1. Count free slots per start time (one grouped query).
-    2. A request needing n slots fits at t when t and the n-1 slots that follow it
-       back to back each have a free slot.
-    """
+    """Start times at which the whole request fits, within the channel's window (one day or all)."""
     now = now or timezone.now()
     minutes = request_check(request)
-    slots = (
-        Slot.objects.filter(location=request.location, channel__in=CHANNEL_SLOTS[channel])
-        .filter(_window_q(request.location, now, channel))
-        .filter(free_q(now), start__gt=now)
-    )
-    if day is not None:
-        slots = slots.filter(start__date=day)
-    free = {
-        row["start"]: row["end"]
-        for row in slots.values("start", "end").annotate(n=Count("id")).order_by("start")
-    }
-    result = []
-    for start, end in free.items():
-        needed = slots_needed(minutes, int((end - start).total_seconds() // 60))
-        cursor, ok = end, True
-        for _i in range(needed - 1):
-            if cursor not in free:
-                ok = False
-                break
-            cursor = free[cursor]
-        if ok:
-            result.append(start)
-    return result
+    slots, _rules = _free_slots(request, channel, now, day)
+    return [
+        dt.datetime.fromtimestamp(start, tz=dt.UTC) for start in _fitting_starts(slots, minutes)
+    ]
 
 
 def free_days(
     *, request: Request, channel: str = BookingChannel.ONLINE, now: dt.datetime | None = None
 ) -> dict[dt.date, int]:
-    """Days with at least one fitting start, and how many starts each has."""
+    """Days with at least one fitting start, and how many starts each has.
+
+    When the request fits in one slot everywhere, the database counts per day; otherwise the
+    starts are chained in Python (`_fitting_starts`).
+    """
+    now = now or timezone.now()
+    minutes = request_check(request)
+    slots, rules = _free_slots(request, channel, now, None)
+    if all(rule.slot_minutes >= minutes for rule in rules):
+        zone = timezone.get_current_timezone()
+        per_day = (
+            slots.annotate(day=TruncDate("start", tzinfo=zone))
+            .values("day")
+            .annotate(n=Count("start", distinct=True))
+            .order_by("day")
+        )
+        return {row["day"]: row["n"] for row in per_day}
+    zone = timezone.get_current_timezone()
     days: dict[dt.date, int] = defaultdict(int)
-    for start in free_starts(request=request, channel=channel, now=now):
-        days[timezone.localdate(start)] += 1
+    for start in _fitting_starts(slots, minutes):
+        days[dt.datetime.fromtimestamp(start, tz=zone).date()] += 1
     return dict(days)
 
 
@@ -189,7 +236,7 @@ def expected_wait_seconds(*, location: Location, now: dt.datetime) -> int:
     if not ahead:
         return 0
     recent = [
-        (finished - started).total_seconds()
+        (finished - started).total_seconds()  # type: ignore[operator]  # both filtered non-null
         for started, finished in walk_ins.filter(
             status=TicketStatus.DONE, started_at__isnull=False, finished_at__isnull=False
         )

@@ -142,11 +142,11 @@ def slots_materialize(
     relabel: dict[tuple[int, str], list[int]] = {}
     for key, slot in existing.items():
         if key in wanted and slot.booking_id is None:
-            rule, channel, _end = wanted[key]
-            if (slot.rule_id, slot.channel) != (rule.pk, channel):
-                relabel.setdefault((rule.pk, channel), []).append(slot.pk)
-    for (rule_pk, channel), pks in relabel.items():
-        Slot.objects.filter(pk__in=pks, booking__isnull=True).update(rule=rule_pk, channel=channel)
+            wanted_rule, label, _end = wanted[key]
+            if (slot.rule_id, slot.channel) != (wanted_rule.pk, label):
+                relabel.setdefault((wanted_rule.pk, label), []).append(slot.pk)
+    for (rule_pk, label), pks in relabel.items():
+        Slot.objects.filter(pk__in=pks, booking__isnull=True).update(rule=rule_pk, channel=label)
     new = [
         Slot(
             tenant=tenant,
@@ -370,10 +370,6 @@ class Request:
             ).select_related("service")
         }
 
-    def duration_minutes(self) -> int:
-        offered = self.offered()
-        return sum(offered[s.pk].duration * q for s, q in self.items if s.pk in offered)
-
 
 def request_check(request: Request) -> int:
     """Raise `BookingError` unless the request can be booked there; returns its minutes."""
@@ -404,7 +400,7 @@ def request_check(request: Request) -> int:
                     % {"a": first.name, "b": other.name},
                     code="not_combinable",
                 )
-    return request.duration_minutes()
+    return sum(offered[s.pk].duration * q for s, q in request.items)
 
 
 def bookable_window(
