@@ -6,8 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from statistics import median
 
-from django.db.models import Count, Func, IntegerField, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Func, IntegerField, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from rathaus.catalog.models import Location
@@ -32,12 +31,11 @@ DISPLAY_RECENT = 8
 
 def _free_slots(
     request: Request, channel: str, now: dt.datetime, day: dt.date | None
-) -> tuple[QuerySet[Slot], list[AvailabilityRule]]:
+) -> QuerySet[Slot]:
     """The channel's free future slots at the location, within each rule's booking window."""
     zone = timezone.get_current_timezone()
-    rules = list(AvailabilityRule.objects.filter(location=request.location))
     window = Q(pk__in=[])
-    for rule in rules:
+    for rule in AvailabilityRule.objects.filter(location=request.location):
         first, last = bookable_window(rule, now, channel)
         if day is not None:
             first, last = max(first, day), min(last, day)
@@ -51,7 +49,7 @@ def _free_slots(
         .filter(window)
         .filter(free_q(now), start__gt=now)
     )
-    return slots, rules
+    return slots
 
 
 class Epoch(Func):
@@ -106,7 +104,7 @@ def free_starts(
     """Start times at which the whole request fits, within the channel's window (one day or all)."""
     now = now or timezone.now()
     minutes = request_check(request)
-    slots, _rules = _free_slots(request, channel, now, day)
+    slots = _free_slots(request, channel, now, day)
     return [
         dt.datetime.fromtimestamp(start, tz=dt.UTC) for start in _fitting_starts(slots, minutes)
     ]
@@ -115,23 +113,10 @@ def free_starts(
 def free_days(
     *, request: Request, channel: str = BookingChannel.ONLINE, now: dt.datetime | None = None
 ) -> dict[dt.date, int]:
-    """Days with at least one fitting start, and how many starts each has.
-
-    When the request fits in one slot everywhere, the database counts per day; otherwise the
-    starts are chained in Python (`_fitting_starts`).
-    """
+    """Days with at least one fitting start, and how many starts each has."""
     now = now or timezone.now()
     minutes = request_check(request)
-    slots, rules = _free_slots(request, channel, now, None)
-    if all(rule.slot_minutes >= minutes for rule in rules):
-        zone = timezone.get_current_timezone()
-        per_day = (
-            slots.annotate(day=TruncDate("start", tzinfo=zone))
-            .values("day")
-            .annotate(n=Count("start", distinct=True))
-            .order_by("day")
-        )
-        return {row["day"]: row["n"] for row in per_day}
+    slots = _free_slots(request, channel, now, None)
     zone = timezone.get_current_timezone()
     days: dict[dt.date, int] = defaultdict(int)
     for start in _fitting_starts(slots, minutes):
