@@ -122,6 +122,7 @@ LOGINS = [
     DemoLogin("kc.agent", "Katrin", "Berger", Role.KC_AGENT, "kc-telefon"),
     DemoLogin("kc.lead", "Thomas", "Weber", Role.TEAM_LEAD, "kc"),
     DemoLogin("clerk", "Mehmet", "Yılmaz", Role.CLERK, "buergerbuero-mitte"),
+    DemoLogin("office", "Lena", "Fischer", Role.OFFICE_STAFF, "buergerbuero-mitte"),
     DemoLogin("lead.buergeramt", "Sabine", "Hoffmann", Role.TEAM_LEAD, "buergeramt"),
     DemoLogin("editor", "Julia", "Schneider", Role.KNOWLEDGE_EDITOR, "kc"),
     DemoLogin("controller", "Frank", "Wagner", Role.CONTROLLER, "finanzen"),
