@@ -11,8 +11,7 @@ the portal and the API call, 200 times each, in this process (no HTTP):
 - and free_days for a 30-minute service (three slots in a row), the costlier case.
 
 Budget: p95 <= 50 ms. Prints p50/p95/max and the queries per call; `--explain` prints the
-plan of the slot query, `--proposals` also times the two query shapes proposed in
-docs/performance.md.
+plan of the slot query.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/availability.py
     .venv/bin/python bench/availability.py            # SQLite in a temporary directory
@@ -180,76 +179,16 @@ def timed(call: object) -> tuple[list[float], int, object]:
 
 
 def explain(location: object, service: object, now: dt.datetime) -> str:
-    from django.db.models import Count
+    """The plan of the slot query `free_days` runs (the one selector query that grows)."""
+    from django.db.models import QuerySet
 
-    from rathaus.appointments.models import CHANNEL_SLOTS, Slot
-    from rathaus.appointments.selectors import _window_q
-    from rathaus.appointments.services import free_q
+    from rathaus.appointments.selectors import _free_slots
+    from rathaus.appointments.services import Request
 
-    query = (
-        Slot.objects.filter(location=location, channel__in=CHANNEL_SLOTS["online"])
-        .filter(_window_q(location, now, "online"))  # type: ignore[arg-type]
-        .filter(free_q(now), start__gt=now)
-        .values("start", "end")
-        .annotate(n=Count("id"))
-        .order_by("start")
-    )
+    request = Request(location=location, items=((service, 1),))  # type: ignore[arg-type]
+    query: QuerySet = _free_slots(request, "online", now, None)
     options = {"analyze": True} if os.environ.get("DATABASE_URL") else {}
-    return query.explain(**options)
-
-
-def proposals(location: object, request: object, day: dt.date) -> list[tuple[str, object]]:
-    """Two query shapes proposed for `selectors` (not used by the product yet), timed alike.
-
-    1. The day picker of a request that needs one slot counts free start times per local day
-       in SQL: about 45 rows instead of 2,400 (start, end) rows converted in Python.
-    2. One day is a range on `start` (index) instead of `start__date`, which casts every
-       slot of the location into local time (a function call per row on SQLite).
-    """
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
-
-    from rathaus.appointments.models import CHANNEL_SLOTS, Slot
-    from rathaus.appointments.selectors import _window_q
-    from rathaus.appointments.services import free_q, request_check
-
-    zone = timezone.get_current_timezone()
-
-    def free(now: dt.datetime) -> object:
-        return (
-            Slot.objects.filter(location=location, channel__in=CHANNEL_SLOTS["online"])
-            .filter(_window_q(location, now, "online"))  # type: ignore[arg-type]
-            .filter(free_q(now), start__gt=now)
-        )
-
-    def days_in_sql() -> dict[dt.date, int]:
-        request_check(request)  # type: ignore[arg-type]
-        rows = (
-            free(timezone.now())
-            .annotate(day=TruncDate("start", tzinfo=zone))  # type: ignore[attr-defined]
-            .values("day")
-            .annotate(n=Count("start", distinct=True))
-            .values_list("day", "n")
-        )
-        return dict(rows)
-
-    def one_day_by_range() -> list[dt.datetime]:
-        request_check(request)  # type: ignore[arg-type]
-        begin = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-        rows = (
-            free(timezone.now())
-            .filter(start__gte=begin, start__lt=begin + dt.timedelta(days=1))  # type: ignore[attr-defined]
-            .values_list("start", flat=True)
-            .distinct()
-            .order_by("start")
-        )
-        return list(rows)
-
-    return [
-        ("proposal: free_days with per-day counts in SQL", days_in_sql),
-        (f"proposal: free_starts for one day ({day}) by a start range", one_day_by_range),
-    ]
+    return query.values_list("start", "end").distinct().explain(**options)
 
 
 def run() -> None:
@@ -287,9 +226,6 @@ def run() -> None:
             ),
             ("free_days, 30-minute service, 60 days", lambda: selectors.free_days(request=long)),
         ]
-        if "--proposals" in sys.argv:
-            cases += proposals(location, short, day)
-            assert proposals(location, short, day)[0][1]() == selectors.free_days(request=short)  # type: ignore[operator]
         for label, call in cases:
             timings, queries, result = timed(call)
             size = sum(result.values()) if isinstance(result, dict) else len(result)  # type: ignore[arg-type]
