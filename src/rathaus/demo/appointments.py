@@ -577,8 +577,7 @@ def _walk_ins(ctx: _Context, office: _Office, day: dt.date, load: float, rows: _
     # For the estimate: the service times finished so far (appointments' included).
     held = [p.visit.ticket for p in due if p.visit is not None]
     finished = [
-        (_at(t.finished_at), (_at(t.finished_at) - _at(t.started_at)).total_seconds())
-        for t in held
+        (_at(t.finished_at), (_at(t.finished_at) - _at(t.started_at)).total_seconds()) for t in held
     ]
     heapq.heapify(finished)
     recent: deque[float] = deque(maxlen=20)
