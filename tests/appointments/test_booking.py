@@ -182,6 +182,16 @@ def test_mails_double_opt_in_ical_and_reminder(
     assert "DTSTART;TZID=Europe/Berlin:20261201T100000" in ical and booking.code in ical
     text = confirmed.get_body(("plain",)).get_content()
     assert "/cancel/" in text and "/move/" in text
+    # The QR code carries the booking code, on the page and attached to the mail.
+    import segno
+
+    (png,) = [p for p in confirmed.iter_attachments() if p.get_content_type() == "image/png"]
+    from rathaus.appointments.mails import qr_png
+
+    assert png.get_content() == qr_png(booking.code)
+    assert segno.make(booking.code, error="m").svg_inline(scale=5, title=booking.code) in (
+        client.get(confirm_url.split("8000", 1)[1]).content.decode()
+    )
     # A forged or cross-purpose token confirms nothing.
     assert client.get(confirm_url.split("8000", 1)[1][:-3] + "xyz/").status_code == 410
     with django_capture_on_commit_callbacks(execute=True):

@@ -7,7 +7,9 @@ request; it enters the tenant's scope itself and writes in the citizen's languag
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import segno
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -58,6 +60,17 @@ def ical_for(booking: Booking) -> bytes:
     return calendar.to_ical()
 
 
+def qr_svg(code: str) -> str:
+    """The booking code as a QR code (SVG) for the confirmation page; a kiosk scanner types it."""
+    return segno.make(code, error="m").svg_inline(scale=5, title=code)
+
+
+def qr_png(code: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="png", scale=6)
+    return buffer.getvalue()
+
+
 def _send(booking_pk: int, tenant_pk: int, template: str, *, attach_ical: bool) -> None:
     tenant = Tenant.objects.get(pk=tenant_pk)
     with scope(tenant=tenant):
@@ -86,6 +99,7 @@ def _send(booking_pk: int, tenant_pk: int, template: str, *, attach_ical: bool) 
         )
         if attach_ical:
             message.attach(f"termin-{booking.code}.ics", ical_for(booking), "text/calendar")
+            message.attach(f"termin-{booking.code}-qr.png", qr_png(booking.code), "image/png")
         message.send()
 
 

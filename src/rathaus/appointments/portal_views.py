@@ -33,6 +33,7 @@ from rathaus.core.models import Tenant
 
 from . import antibot, selectors, services
 from .links import booking_for_token
+from .mails import qr_svg
 from .models import Booking, BookingChannel, BookingPolicy, BookingStatus, OpeningHours
 from .portal_forms import STEPS, Choice, DetailsForm, MoveForm, choice_from, service_options
 
@@ -498,7 +499,12 @@ def confirm(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
         return render(
             request,
             "appointments/portal/confirmed.html",
-            {"public_tenant": tenant, "booking": booking, "error": error},
+            {
+                "public_tenant": tenant,
+                "booking": booking,
+                "error": error,
+                "qr": qr_svg(booking.code) if error is None and booking else "",
+            },
             status=200 if error is None else 410,
         )
 
