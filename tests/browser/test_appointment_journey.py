@@ -5,48 +5,19 @@ waiting-room display, is served, and the location dashboard counts the visit."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from rathaus.appointments import services
-from rathaus.appointments.models import AvailabilityRule, Booking, BookingPolicy, BookingStatus
+from rathaus.appointments.models import Booking, BookingPolicy, BookingStatus
 from rathaus.appointments.office_views import device_url
-from rathaus.core.calendar import WorkingCalendar
 from tests.appointments.conftest import build_office
 from tests.browser.conftest import axe_violations, shot
 from tests.browser.test_booking_flow import mail_link
-from tests.browser.test_office_flow import staff_login
+from tests.browser.test_office_flow import same_day_rule, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def online_today(office) -> dt.datetime:
-    """A rule that lets citizens book today, from the next full ten minutes for half an hour."""
-    now = timezone.localtime()
-    start = (now + dt.timedelta(minutes=10 - now.minute % 10)).replace(second=0, microsecond=0)
-    if (start + dt.timedelta(minutes=30)).date() != now.date():
-        pytest.skip("too close to midnight for a same-day appointment")
-    if WorkingCalendar.for_tenant(office.location.tenant).is_closed(now.date()):
-        pytest.skip("today is a public holiday: no slots today")
-    services.rule_save(
-        rule=AvailabilityRule(
-            location=office.location,
-            weekdays=[now.weekday()],
-            starts=start.time(),
-            ends=(start + dt.timedelta(minutes=30)).time(),
-            online_quota=1,
-            phone_quota=0,
-            min_days_ahead=0,
-            max_days_ahead=0,
-            release_time=dt.time(0, 0),
-        ),
-        today=now.date(),
-    )
-    return start
 
 
 def test_book_confirm_check_in_call_display_serve_and_count(
@@ -55,7 +26,7 @@ def test_book_confirm_check_in_call_display_serve_and_count(
     tenant = world_a.tenant
     with scope(tenant=tenant):
         office = build_office(world_a, today=timezone.localdate())
-        start = online_today(office)
+        start = same_day_rule(office, online_quota=1)
         kiosk_path = device_url(office.location, "kiosk")
         display_path = device_url(office.location, "display")
     BookingPolicy.for_tenant(tenant)

@@ -21,15 +21,15 @@ from tests.browser.conftest import axe_violations, shot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def appointment_today(office):
-    """A confirmed appointment a few minutes from now, on a rule made for today only.
+def same_day_rule(office, **quotas: int) -> dt.datetime:
+    """A rule for today only, from the next full ten minutes for half an hour; returns its start.
 
-    The office's own rule starts tomorrow for citizens (min_days_ahead=1); staff book internal
-    appointments for the same day, which is what a check-in needs.
+    The office's own rule starts tomorrow for citizens (min_days_ahead=1); a check-in needs an
+    appointment today.
     """
     now = timezone.localtime()
     start = (now + dt.timedelta(minutes=10 - now.minute % 10)).replace(second=0, microsecond=0)
-    if start.date() != now.date() or (start + dt.timedelta(minutes=30)).date() != now.date():
+    if (start + dt.timedelta(minutes=30)).date() != now.date():
         pytest.skip("too close to midnight for a same-day appointment")
     if WorkingCalendar.for_tenant(office.location.tenant).is_closed(now.date()):
         pytest.skip("today is a public holiday: no slots today")
@@ -40,17 +40,21 @@ def appointment_today(office):
             starts=start.time(),
             ends=(start + dt.timedelta(minutes=30)).time(),
             slot_minutes=10,
-            online_quota=0,
-            phone_quota=0,
-            internal_quota=1,
             min_days_ahead=0,
-            max_days_ahead=1,
+            max_days_ahead=0,
+            release_time=dt.time(0, 0),
+            **{"online_quota": 0, "phone_quota": 0, "internal_quota": 0, **quotas},
         ),
         today=now.date(),
     )
+    return start
+
+
+def appointment_today(office):
+    """A confirmed appointment a few minutes from now, booked by staff (internal)."""
     return services.booking_hold(
         request=office.request((office.certificate, 1)),
-        start=start,
+        start=same_day_rule(office, internal_quota=1),
         name="Erika Muster",
         email="",
         channel=BookingChannel.INTERNAL,

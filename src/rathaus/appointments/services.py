@@ -76,6 +76,19 @@ def email_key(email: str) -> str:
 # Capacity
 
 
+def _location_event(
+    location: Location, activity: str, actor: User | None, **payload: object
+) -> None:
+    event_append(
+        tenant=location.tenant,
+        subject_kind="location",
+        subject_id=location.pk,
+        activity=activity,
+        actor=actor,
+        payload=payload,
+    )
+
+
 def _rule_days(rule: AvailabilityRule, first: dt.date, last: dt.date) -> list[dt.date]:
     days = []
     day = max(first, rule.valid_from or first)
@@ -188,14 +201,7 @@ def closure_add(
         tenant=location.tenant, location=location, date=date, defaults={"reason": reason}
     )
     slots_materialize(location=location, first=date, last=date)
-    event_append(
-        tenant=location.tenant,
-        subject_kind="location",
-        subject_id=location.pk,
-        activity="location_closed",
-        actor=actor,
-        payload={"date": date.isoformat()},
-    )
+    _location_event(location, "location_closed", actor, date=date.isoformat())
     return closure
 
 
@@ -219,13 +225,7 @@ def opening_hours_set(
             )
             row.full_clean()
             row.save()
-    event_append(
-        tenant=location.tenant,
-        subject_kind="location",
-        subject_id=location.pk,
-        activity="opening_hours_changed",
-        actor=actor,
-    )
+    _location_event(location, "opening_hours_changed", actor)
 
 
 @transaction.atomic
@@ -274,14 +274,7 @@ def rule_save(
         first=today,
         last=today + dt.timedelta(days=rule.max_days_ahead + 1),
     )
-    event_append(
-        tenant=rule.tenant,
-        subject_kind="location",
-        subject_id=rule.location_id,
-        activity="availability_changed",
-        actor=actor,
-        payload={"rule": rule.pk},
-    )
+    _location_event(rule.location, "availability_changed", actor, rule=rule.pk)
     return rule
 
 
@@ -294,13 +287,7 @@ def rule_delete(
     rule.delete()
     today = today or timezone.localdate()
     slots_materialize(location=location, first=today, last=today + dt.timedelta(days=horizon))
-    event_append(
-        tenant=location.tenant,
-        subject_kind="location",
-        subject_id=location.pk,
-        activity="availability_changed",
-        actor=actor,
-    )
+    _location_event(location, "availability_changed", actor)
 
 
 @transaction.atomic
@@ -308,14 +295,7 @@ def closure_remove(*, closure: LocationClosure, actor: User | None = None) -> No
     location, day = closure.location, closure.date
     closure.delete()
     slots_materialize(location=location, first=day, last=day)
-    event_append(
-        tenant=location.tenant,
-        subject_kind="location",
-        subject_id=location.pk,
-        activity="location_reopened",
-        actor=actor,
-        payload={"date": day.isoformat()},
-    )
+    _location_event(location, "location_reopened", actor, date=day.isoformat())
 
 
 def offers_from_catalogue(*, location: Location) -> int:
@@ -819,13 +799,7 @@ def device_key_renew(*, location: Location, actor: User | None = None) -> str:
         location=location,
         defaults={"key": new_device_key(), "renewed_at": timezone.now()},
     )
-    event_append(
-        tenant=location.tenant,
-        subject_kind="location",
-        subject_id=location.pk,
-        activity="device_links_renewed",
-        actor=actor,
-    )
+    _location_event(location, "device_links_renewed", actor)
     return device_key_get(location=location)
 
 
