@@ -21,6 +21,7 @@ def test_agent_logs_in_and_searches(page, live_server, demo_city):
     facts = page.locator("#desk-facts")
     facts.get_by_role("heading", name="Verlust oder Diebstahl Personalausweis").wait_for()
     assert "Mitzubringende Unterlagen" in facts.inner_text()
+    page.locator("#desk-loading").wait_for(state="hidden")
     assert axe_violations(page) == []
     shot(page, "desk-personalausweis-verloren")
 
