@@ -15,7 +15,7 @@ import hashlib
 import re
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -40,7 +40,6 @@ from rathaus.appointments import services as booking_services
 from rathaus.appointments.models import (
     ACTIVE_BOOKING,
     CHANNEL_SLOTS,
-    AvailabilityRule,
     Booking,
     BookingChannel,
     BookingStatus,
@@ -73,6 +72,7 @@ ERROR_FIELDS = {
     "quantity": "services",
     "not_combinable": "services",
     "no_slot": "start",
+    "window": "start",
 }
 
 
@@ -360,33 +360,14 @@ class BookingSerializer(serializers.Serializer):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def start_state(*, location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> str:
-    """ "closed", "taken" or "free": what the slots at `start` say, in one query.
-
-    1. "closed" unless `start` lies in the booking window of a rule with slots at that time.
-       The services check that a slot exists and is free, not the window: without this an
-       integration could book a day before its release time.
-    2. "taken" when no slot there is free. A read-only early answer for the rush after a
-       release: the losers get 409 without the booking transaction.
-    3. "free" proves nothing; the services decide under their locks.
-    """
-    day = timezone.localdate(start)
-    slots = (
-        Slot.objects.filter(location=location, start=start, channel__in=CHANNEL_SLOTS[channel])
-        .select_related("rule")
-        .annotate(free=ExpressionWrapper(free_q(now), output_field=BooleanField()))
-        .only("rule", "start")
-    )
-    rules: dict[int, AvailabilityRule] = {}
-    free = False
-    for slot in slots:
-        if slot.rule is not None:
-            rules[slot.rule.pk] = slot.rule
-        free = free or slot.free
-    windows = [selectors.bookable_window(rule, now, channel) for rule in rules.values()]
-    if not any(first <= day <= last for first, last in windows):
-        return "closed"
-    return "free" if free else "taken"
+def sold_out(*, location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> bool:
+    """True when there are slots at `start` for the channel and none is free: one read-only
+    query that lets the losers of a rush get their 409 without the booking transaction.
+    Everything else (window, release time, unknown times) the booking services decide."""
+    counts = Slot.objects.filter(
+        location=location, start=start, channel__in=CHANNEL_SLOTS[channel]
+    ).aggregate(slots=Count("pk"), free=Count("pk", filter=free_q(now)))
+    return bool(counts["slots"]) and not counts["free"]
 
 
 def stored_idempotency_key(token: ApiToken, header: str | None) -> str:
@@ -529,10 +510,7 @@ class BookingCreate(AppointmentView):
         replay = key and Booking.objects.filter(idempotency_key=key).first()
         if replay:
             return _answer(replay, status.HTTP_201_CREATED)
-        state = start_state(**where, now=now)
-        if state == "closed":
-            raise api_error(BookingError(_("This time cannot be booked."), code="no_slot"))
-        if state == "taken":
+        if sold_out(**where, now=now):
             raise api_error(
                 BookingError(
                     _("This time has just been taken. Please choose another one."), code="taken"
@@ -639,9 +617,6 @@ class BookingReschedule(BookingView):
         booking = self.booking()
         start = self.validated_body(RescheduleSerializer)["start"]
         now = timezone.now()
-        where = {"location": booking.location, "start": start, "channel": booking.channel}
-        if booking.status == BookingStatus.CONFIRMED and start_state(**where, now=now) == "closed":
-            raise api_error(BookingError(_("This time cannot be booked."), code="no_slot"))
         try:
             booking_services.booking_reschedule(booking=booking, start=start, now=now)
         except BookingError as error:

@@ -18,15 +18,10 @@ from icalendar import Calendar
 from icalendar import Event as IcalEvent
 
 from rathaus.core.models import Tenant
+from rathaus.core.selectors import sender_of
 
 from .links import url_for
 from .models import Booking
-
-
-def _sender(tenant: Tenant) -> str:
-    from django.conf import settings
-
-    return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL
 
 
 def ical_for(booking: Booking) -> bytes:
@@ -94,7 +89,7 @@ def _send(booking_pk: int, tenant_pk: int, template: str, *, attach_ical: bool) 
         message = EmailMessage(
             subject=" ".join(subject.split()),
             body=body,
-            from_email=_sender(tenant),
+            from_email=sender_of(tenant),
             to=[booking.email],
         )
         if attach_ical:

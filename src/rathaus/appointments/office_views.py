@@ -609,17 +609,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "location": location, "day": day}
     if location is not None:
         context["bookings"] = selectors.day_plan(location=location, day=day)
-        context["served"] = (
-            Ticket.objects.filter(
-                location=location,
-                day=day,
-                counter__isnull=False,
-                status__in=[TicketStatus.DONE, TicketStatus.NO_SHOW],
-            )
-            .select_related("counter")
-            .prefetch_related("services_done")
-            .order_by("counter__name", "finished_at")
-        )
+        context["served"] = selectors.served_on(location=location, day=day)
     return render(request, "appointments/office/plan.html", context)
 
 

@@ -10,7 +10,6 @@ from django.db.models import Func, IntegerField, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from rathaus.catalog.models import Location
-from rathaus.core.calendar import WorkingCalendar
 
 from .models import (
     CHANNEL_SLOTS,
@@ -24,7 +23,7 @@ from .models import (
     Ticket,
     TicketStatus,
 )
-from .services import Request, bookable_window, free_q, request_check, slots_needed
+from .services import BookingError, Request, bookable_window, free_q, request_check, slots_needed
 
 DISPLAY_RECENT = 8
 
@@ -137,7 +136,7 @@ def earliest_anywhere(
         request = Request(location=location, items=items)
         try:
             starts = free_starts(request=request, channel=channel, now=now)
-        except Exception:  # noqa: BLE001 - a location that does not offer the services is skipped
+        except BookingError:  # a location that does not offer the services is skipped
             continue
         if starts:
             found.append((starts[0], location))
@@ -274,6 +273,16 @@ def day_plan(*, location: Location, day: dt.date) -> QuerySet[Booking]:
     )
 
 
-def is_closed(location: Location, day: dt.date) -> bool:
-    calendar = WorkingCalendar.for_tenant(location.tenant)
-    return calendar.is_closed(day) or location.closures.filter(date=day).exists()
+def served_on(*, location: Location, day: dt.date) -> QuerySet[Ticket]:
+    """The visits each counter finished (or found nobody for) on one day, for the day plan."""
+    return (
+        Ticket.objects.filter(
+            location=location,
+            day=day,
+            counter__isnull=False,
+            status__in=[TicketStatus.DONE, TicketStatus.NO_SHOW],
+        )
+        .select_related("counter")
+        .prefetch_related("services_done")
+        .order_by("counter__name", "finished_at")
+    )

@@ -248,6 +248,32 @@ def service_offer(
 
 
 @transaction.atomic
+def service_unoffer(*, offered: OfferedService) -> None:
+    """The service can no longer be booked here; booked appointments keep their items."""
+    offered.delete()
+
+
+@transaction.atomic
+def counter_remove(*, counter: Counter) -> None:
+    """Tickets it served keep their history (their counter becomes empty)."""
+    counter.delete()
+
+
+@transaction.atomic
+def booking_policy_save(*, policy: BookingPolicy, actor: User | None = None) -> BookingPolicy:
+    policy.full_clean()
+    policy.save()
+    event_append(
+        tenant=policy.tenant,
+        subject_kind="tenant",
+        subject_id=policy.tenant_id,
+        activity="booking_policy_changed",
+        actor=actor,
+    )
+    return policy
+
+
+@transaction.atomic
 def counter_save(
     *, location: Location, name: str, services: Sequence[Service] = (), active: bool = True
 ) -> Counter:

@@ -130,13 +130,15 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
                 closure=get_object_or_404(LocationClosure, pk=pk, location=location), actor=actor
             )  # type: ignore[arg-type]
         elif kind == "offer":
-            get_object_or_404(OfferedService, pk=pk, location=location).delete()
+            services.service_unoffer(
+                offered=get_object_or_404(OfferedService, pk=pk, location=location)
+            )
         elif kind == "rule":
             services.rule_delete(
                 rule=get_object_or_404(AvailabilityRule, pk=pk, location=location), actor=actor
             )  # type: ignore[arg-type]
         elif kind == "counter":
-            get_object_or_404(Counter, pk=pk, location=location).delete()
+            services.counter_remove(counter=get_object_or_404(Counter, pk=pk, location=location))
 
     def catalogue() -> None:
         added = services.offers_from_catalogue(location=location)
@@ -206,7 +208,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
     policy = BookingPolicy.for_tenant(request.tenant)  # type: ignore[attr-defined]
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.booking_policy_save(policy=form.save(commit=False), actor=request.user)  # type: ignore[arg-type]
         messages.success(request, _("Booking rules saved."))
         return redirect("appointments:policy")
     return render(

@@ -10,10 +10,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from rathaus.core.models import Membership, OrgUnit, Role, Tenant
+from rathaus.core.selectors import sender_of
 from rathaus.core.services import event_append
 
 from .models import Case, overdue_q
-from .services import sender_of
 
 
 def overdue_digest_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:

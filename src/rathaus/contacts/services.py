@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from email.utils import make_msgid
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from rathaus.catalog.models import Service
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Event, ForwardPolicy, OrgUnit, Tenant
+from rathaus.core.selectors import sender_of
 from rathaus.core.services import event_append, event_build
 
 from .files import check_size, detect_type
@@ -501,10 +501,6 @@ def case_note_add(*, case: Case, body: str, actor: User | None) -> CaseMessage:
 def reply_subject(case: Case) -> str:
     """The reference in brackets lets a citizen's answer find its case again."""
     return f"[{case.reference}] {case.subject}"
-
-
-def sender_of(tenant: Tenant) -> str:
-    return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL
 
 
 def _reply(

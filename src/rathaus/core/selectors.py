@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django_scopes import scopes_disabled
@@ -43,3 +44,8 @@ def events_of_subject(subject_kind: str, subject_id: object) -> QuerySet[Event]:
         .select_related("actor", "org_unit")
         .order_by("timestamp", "id")
     )
+
+
+def sender_of(tenant: Tenant) -> str:
+    """From address of e-mails to citizens: the tenant's sender, its e-mail, or the default."""
+    return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL

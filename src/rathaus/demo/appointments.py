@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from rathaus.appointments import services as appointment_services
@@ -703,94 +703,39 @@ def _ticket_events(ctx: _Context, office: _Office, visit: _Visit) -> list[Event]
     return events
 
 
-def _adapter(field: Any) -> Callable[[Any], Any]:
-    """How one column's Python values go to the database (what the field would do per value)."""
-    kind = field.get_internal_type()
-    sqlite = connection.vendor == "sqlite"
-    if kind == "DateTimeField" and sqlite:  # stored as naive UTC text, as Django does
-        return lambda v: None if v is None else str(v.astimezone(dt.UTC).replace(tzinfo=None))
-    if kind in ("DateField", "TimeField") and sqlite:
-        return lambda v: None if v is None else str(v)
-    if kind == "JSONField":
-        return lambda v: connection.ops.adapt_json_value(v, field.encoder)
-    return lambda v: v
-
-
-def _value(obj: Any, field: Any) -> Any:
-    value = obj.__dict__.get(field.attname)
-    if value is None and field.is_relation and field.is_cached(obj):
-        related = field.get_cached_value(obj)  # assigned before it had its primary key
-        value = related.pk if related is not None else None
-    return value
-
-
-def _insert(model: Any, objs: list[Any], *, returning: bool = True) -> None:
-    """Insert rows like `bulk_create` and set their primary keys, at a third of the cost.
-
-    `bulk_create` prepares every value through its field, which is most of the demo's time
-    for a year of rows; here each column gets its adapter once. Only for the demo's plain
-    models: no signals, no defaults computed at save time (the model's __init__ set them).
-    """
-    if not objs:
-        return
-    meta = model._meta
-    fields = [f for f in meta.local_concrete_fields if not f.primary_key]
-    adapters = [_adapter(f) for f in fields]
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(1, 999 // len(fields)) if connection.vendor == "sqlite" else 2000
-    tail = f" RETURNING {qn(meta.pk.column)}" if returning else ""
-    with connection.cursor() as cursor:
-        for first in range(0, len(objs), size):
-            chunk = objs[first : first + size]
-            params = [
-                adapt(_value(obj, field))
-                for obj in chunk
-                for field, adapt in zip(fields, adapters, strict=True)
-            ]
-            values = ", ".join([row] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {values}{tail}", params
-            )
-            if returning:
-                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                    obj.pk = pk
-                    obj._state.adding, obj._state.db = False, connection.alias
+def _bulk(model: Any, objs: list[Any]) -> None:
+    model.objects.bulk_create(objs, batch_size=BATCH)
 
 
 def _flush(ctx: _Context, rows: _Rows) -> int:
     """Insert one batch: bookings first (slots, items and tickets point to them), events last."""
     with transaction.atomic():
-        _insert(Booking, [p.booking for p in rows.plans])
-        _insert(Slot, rows.free_slots + [s for p in rows.plans for s in p.slots], returning=False)
-        _insert(
+        _bulk(Booking, [p.booking for p in rows.plans])
+        _bulk(Slot, rows.free_slots + [s for p in rows.plans for s in p.slots])
+        _bulk(
             BookingItem,
             [BookingItem(tenant_id=ctx.tenant.pk, booking=p.booking, service_id=s, quantity=q)
              for p in rows.plans for s, q in p.items],
-            returning=False,
         )  # fmt: skip
         visits = [p.visit for p in rows.plans if p.visit is not None] + rows.walk_ins
-        _insert(Ticket, [v.ticket for v in visits])
+        _bulk(Ticket, [v.ticket for v in visits])
         asked: Any = Ticket.services.through
         done: Any = Ticket.services_done.through
-        _insert(
+        _bulk(
             asked,
             [asked(ticket_id=v.ticket.pk, service_id=s) for v in visits for s in v.services],
-            returning=False,
         )
-        _insert(
+        _bulk(
             done,
             [done(ticket_id=v.ticket.pk, service_id=s) for v in visits
              if v.ticket.status == TicketStatus.DONE for s in v.services],
-            returning=False,
         )  # fmt: skip
         events: list[Event] = []
         for plan in rows.plans:
             events += _booking_events(ctx, rows.offices[plan.booking.location_id], plan)
         for visit in visits:
             events += _ticket_events(ctx, rows.offices[visit.ticket.location_id], visit)
-        _insert(Event, events, returning=False)
+        _bulk(Event, events)
     return len(visits)
 
 
