@@ -40,8 +40,9 @@ def clock(time_machine):
 @pytest.fixture
 def easy(office, world_a):
     """A low proof-of-work difficulty, so the tests solve challenges in a moment."""
-    BookingPolicy.for_tenant(world_a.tenant)
-    BookingPolicy.objects.filter(tenant=world_a.tenant).update(challenge_max_number=1000)
+    BookingPolicy.objects.update_or_create(
+        tenant=world_a.tenant, defaults=dict(challenge_max_number=1000)
+    )
     return office
 
 
@@ -192,7 +193,9 @@ def _forged(payload: str, **change) -> str:
 def test_a_missing_wrong_foreign_or_expired_challenge_books_nothing(
     easy, office_b, world_a, world_b, clock
 ):
-    BookingPolicy.objects.filter(tenant=world_b.tenant).update(challenge_max_number=1000)
+    BookingPolicy.objects.update_or_create(
+        tenant=world_b.tenant, defaults=dict(challenge_max_number=1000)
+    )
     client = english()
     good = solved(client)
     wrong = [
@@ -215,8 +218,8 @@ def test_a_missing_wrong_foreign_or_expired_challenge_books_nothing(
 
 
 def test_rate_limits_per_address_and_per_e_mail(easy, world_a, clock):
-    BookingPolicy.objects.filter(tenant=world_a.tenant).update(
-        ip_bookings_per_hour=1, email_bookings_per_day=1
+    BookingPolicy.objects.update_or_create(
+        tenant=world_a.tenant, defaults=dict(ip_bookings_per_hour=1, email_bookings_per_day=1)
     )
     client = english()
     assert submit(client, easy, key="1" * 32).status_code == 302
@@ -404,7 +407,9 @@ def test_a_held_appointment_cannot_be_moved(easy, world_a, clock):
 
 
 def test_beta_never_shows_or_accepts_alphas_things(easy, office_b, world_a, world_b, clock):
-    BookingPolicy.objects.filter(tenant=world_b.tenant).update(challenge_max_number=1000)
+    BookingPolicy.objects.update_or_create(
+        tenant=world_b.tenant, defaults=dict(challenge_max_number=1000)
+    )
     client = english()
     beta = text(client.get(book_url("beta")))
     assert "Personalausweis beta" in beta and "Personalausweis alpha" not in beta

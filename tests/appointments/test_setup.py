@@ -120,7 +120,9 @@ def test_only_tenant_admins_change_the_booking_rules(world_a):
         "no_show_after_minutes": "10",
     }
     assert admin.post(url, {**data, "hold_minutes": "0"}).status_code == 400
+    # Until saved, the tenant has the defaults; reading them (the page did) writes nothing.
     assert BookingPolicy.for_tenant(world_a.tenant).hold_minutes == 10
+    assert not BookingPolicy.objects.filter(tenant=world_a.tenant).exists()
     admin.post(url, data)
     assert BookingPolicy.for_tenant(world_a.tenant).hold_minutes == 15
 

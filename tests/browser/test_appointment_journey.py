@@ -29,8 +29,7 @@ def test_book_confirm_check_in_call_display_serve_and_count(
         start = same_day_rule(office, online_quota=1)
         kiosk_path = device_url(office.location, "kiosk")
         display_path = device_url(office.location, "display")
-    BookingPolicy.for_tenant(tenant)
-    BookingPolicy.objects.filter(tenant=tenant).update(challenge_max_number=1000)
+    BookingPolicy.objects.update_or_create(tenant=tenant, defaults=dict(challenge_max_number=1000))
 
     citizen = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
     devices = browser.new_context(locale="de-DE", bypass_csp=True)

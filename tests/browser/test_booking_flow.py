@@ -27,8 +27,7 @@ def test_a_citizen_books_and_confirms_by_e_mail(browser, page, live_server, worl
     with scope(tenant=tenant):
         # The booking window has to contain the real date: the live server runs on real time.
         office = build_office(world_a, today=timezone.localdate())
-    BookingPolicy.for_tenant(tenant)
-    BookingPolicy.objects.filter(tenant=tenant).update(challenge_max_number=1000)
+    BookingPolicy.objects.update_or_create(tenant=tenant, defaults=dict(challenge_max_number=1000))
 
     def audit(url: str, name: str | None = None) -> None:
         """axe on the same page in the test's context (which may inject axe-core)."""

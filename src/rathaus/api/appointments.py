@@ -15,7 +15,7 @@ import hashlib
 import re
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -479,8 +479,9 @@ class FreeTimes(AppointmentView):
 
 
 def _answer(booking: Booking, code: int = status.HTTP_200_OK) -> Response:
-    fresh = selectors.booking_by_code(booking.code)
-    return Response(BookingSerializer(fresh).data, status=code)
+    """The booking as the services left it (they update the instance they are given)."""
+    prefetch_related_objects([booking], selectors.booking_items())
+    return Response(BookingSerializer(booking).data, status=code)
 
 
 @extend_schema(tags=["appointments"])

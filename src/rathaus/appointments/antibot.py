@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from rathaus.core.models import Tenant
+from rathaus.core.services import attempt_count
 
 from .models import BookingPolicy
 
@@ -88,16 +89,6 @@ def payload_accept(tenant: Tenant, payload: str, *, submission: str) -> bool:
     return cache.get(key) == submission
 
 
-def _count(key: str, window: int) -> int:
-    """Attempts in the current fixed window, this one included."""
-    cache.add(key, 0, window)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        return 1
-
-
 def client_ip(request: HttpRequest) -> str:
     # REMOTE_ADDR as in the other citizen pages; a proxy in front must set it (see README).
     return request.META.get("REMOTE_ADDR", "")
@@ -106,7 +97,7 @@ def client_ip(request: HttpRequest) -> str:
 def ip_limited(request: HttpRequest, tenant: Tenant) -> bool:
     """Count one booking attempt from this address; True once the hourly limit is exceeded."""
     policy = BookingPolicy.for_tenant(tenant)
-    attempts = _count(f"book-ip:{tenant.pk}:{client_ip(request)}", IP_WINDOW)
+    attempts = attempt_count(f"book-ip:{tenant.pk}:{client_ip(request)}", IP_WINDOW)
     return attempts > policy.ip_bookings_per_hour
 
 
@@ -114,5 +105,5 @@ def email_limited(tenant: Tenant, email: str) -> bool:
     """Count one booking attempt for this address; True once the daily limit is exceeded."""
     policy = BookingPolicy.for_tenant(tenant)
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    attempts = _count(f"book-mail:{tenant.pk}:{digest}", EMAIL_WINDOW)
+    attempts = attempt_count(f"book-mail:{tenant.pk}:{digest}", EMAIL_WINDOW)
     return attempts > policy.email_bookings_per_day

@@ -102,7 +102,9 @@ class BookingPolicy(models.Model):
 
     @classmethod
     def for_tenant(cls, tenant: Tenant) -> BookingPolicy:
-        return cls.objects.get_or_create(tenant=tenant)[0]
+        """The municipality's rules: its saved row, or the defaults (unsaved) until someone
+        saves the booking rules page. A read never writes."""
+        return cls.objects.filter(tenant=tenant).first() or cls(tenant=tenant)
 
 
 class OpeningHours(TenantOwned):

@@ -397,7 +397,7 @@ def request_check(request: Request) -> int:
                 code="quantity",
             )
     services = [s for s, _q in request.items]
-    for i, first in enumerate(services):
+    for i, first in enumerate(services[:-1]):
         partners = set(first.combinable.values_list("pk", flat=True))
         for other in services[i + 1 :]:
             if other.pk not in partners:
@@ -635,7 +635,13 @@ def _booking_hold(
             for service, quantity in request.items
         ]
     )
-    _booking_event(booking, "booking_held" if online else "booking_confirmed", actor, now)
+    _booking_event(
+        booking,
+        "booking_held" if online else "booking_confirmed",
+        actor,
+        now,
+        services=[service.pk for service, _quantity in request.items],
+    )
     if booking.email:
         booking_mail_later("confirm_request" if online else "confirmed", booking)
     return booking
@@ -646,8 +652,11 @@ def _booking_event(
     activity: str,
     actor: User | None,
     now: dt.datetime,
+    services: list[int] | None = None,
     **payload: object,
 ) -> None:
+    if services is None:
+        services = [item.service_id for item in booking.items.all()]
     event_append(
         tenant=booking.tenant,
         subject_kind="booking",
@@ -659,7 +668,7 @@ def _booking_event(
         payload={
             "location": booking.location_id,
             "start": booking.start.isoformat(),
-            "services": sorted(booking.items.values_list("service_id", flat=True)),
+            "services": sorted(services),
             **payload,
         },
     )

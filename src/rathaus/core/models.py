@@ -254,3 +254,18 @@ class TimerState(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AttemptCount(models.Model):
+    """Attempts per key in a fixed time window (rate limits shared by all server processes).
+
+    The key names the limit and who is counted, e.g. `book-mail:<tenant>:<hash of the address>`;
+    keys hold hashes, never addresses. Rows of ended windows are deleted by a timer.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    window_ends = models.BigIntegerField(help_text="Unix time at which the count starts anew.")
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

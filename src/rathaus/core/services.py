@@ -7,10 +7,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from rathaus.core.models import ClosingDay, Event, Membership, OrgUnit, Role, Tenant
+from rathaus.core.models import AttemptCount, ClosingDay, Event, Membership, OrgUnit, Role, Tenant
 
 
 def event_build(
@@ -157,3 +157,34 @@ def closing_day_add(
         payload={"date": date.isoformat()},
     )
     return day
+
+
+def attempt_count(key: str, window_seconds: int, now: dt.datetime | None = None) -> int:
+    """Count one attempt under `key` and return the attempts of the current window, this one
+    included. The window starts with the first attempt and lasts `window_seconds`.
+
+    One statement (an upsert that returns the new count; PostgreSQL and SQLite 3.35+), so
+    concurrent attempts in any number of processes are all counted.
+    """
+    moment = int((now or timezone.now()).timestamp())
+    table = connection.ops.quote_name(AttemptCount._meta.db_table)
+    key_, ends, count = (connection.ops.quote_name(c) for c in ("key", "window_ends", "count"))
+    running = f"{table}.{ends} > %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_}, {ends}, {count}) VALUES (%s, %s, 1) "
+            f"ON CONFLICT ({key_}) DO UPDATE SET "
+            f"{count} = CASE WHEN {running} THEN {table}.{count} + 1 ELSE 1 END, "
+            f"{ends} = CASE WHEN {running} THEN {table}.{ends} ELSE excluded.{ends} END "
+            f"RETURNING {count}",
+            [key, moment + window_seconds, moment, moment],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def attempt_counts_purge(now: dt.datetime) -> int:
+    """Forget the counts of ended windows (timer `core.attempt_counts`)."""
+    deleted, _per_model = AttemptCount.objects.filter(
+        window_ends__lte=int(now.timestamp())
+    ).delete()
+    return deleted
