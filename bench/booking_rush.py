@@ -224,12 +224,48 @@ class Rush:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=200, help="concurrent client threads")
+    parser.add_argument(
+        "--clients",
+        default="20,50,100,200",
+        help="concurrent client threads; several runs when given as a list (default %(default)s)",
+    )
     parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also time a no-op WSGI app behind the same gunicorn with the same clients",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Run this against PostgreSQL: DATABASE_URL=postgres://…/postgres")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; gunicorn sync workers: {args.workers}; "
+        f"{ATTEMPTS:,} attempts for {STARTS * COUNTERS} slots per run"
+    )
+    rows = []
+    for clients in [int(n) for n in args.clients.split(",")]:
+        print(f"\n--- {clients} client threads")
+        row = fresh_database_run(url, clients, args.workers)
+        if args.ceiling:
+            row["noop"] = noop_run(clients, args.workers)
+        rows.append((clients, row))
+    print("\nclients  attempts/s  p50 ms  p99 ms  invariants  p99 <= 500 ms  no-op app: /s, p99 ms")
+    for clients, row in rows:
+        noop = row.get("noop")
+        print(
+            f"{clients:7d}  {row['rate']:10.0f}  {row['p50']:6.0f}  {row['p99']:6.0f}  "
+            f"{'OK' if row['ok'] else 'VIOLATED':>10s}  "
+            f"{'met' if row['p99'] <= 500 else 'missed':>13s}"
+            + (f"  {noop['rate']:9.0f}, {noop['p99']:.0f}" if noop else "")
+        )
+    if not all(row["ok"] for _c, row in rows):
+        sys.exit(1)
+
+
+def fresh_database_run(url: str, clients: int, workers: int) -> dict:
+    """One rush on a database made for it, dropped afterwards."""
     import psycopg
 
     admin = psycopg.connect(url, autocommit=True)
@@ -248,21 +284,17 @@ def main() -> None:
                 "RATHAUS_SMTP_PORT": str(smtp),
                 "DJANGO_SETTINGS_MODULE": "rathaus.settings",
             }
-            run(env, args, smtp)
+            return run(env, clients, workers, smtp)
     finally:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
             [BENCH_DB],
         )
         admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        admin.close()
 
 
-def run(env: dict[str, str], args: argparse.Namespace, smtp: int) -> None:
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; gunicorn sync workers: {args.workers}; "
-        f"{args.clients} client threads, {ATTEMPTS:,} attempts for {STARTS * COUNTERS} slots"
-    )
+def run(env: dict[str, str], clients: int, workers: int, smtp: int) -> dict:
     setup = django(
         env, SETUP % {"starts": STARTS, "counters": COUNTERS, "slots": STARTS * COUNTERS}
     )
@@ -276,7 +308,7 @@ def run(env: dict[str, str], args: argparse.Namespace, smtp: int) -> None:
             str(ROOT / ".venv/bin/gunicorn"),
             "rathaus.wsgi",
             "-w",
-            str(args.workers),
+            str(workers),
             "-b",
             f"127.0.0.1:{port}",
             "--backlog",
@@ -290,13 +322,13 @@ def run(env: dict[str, str], args: argparse.Namespace, smtp: int) -> None:
     try:
         wait_for(port)
         wait_for(smtp)
-        warm_up(port, setup, args.workers)
+        warm_up(port, setup, workers)
         # Release a few seconds from now; the clients connect and wait for that instant.
         release_at = dt.datetime.now().astimezone().replace(microsecond=0) + dt.timedelta(seconds=5)
         # The rule's release time is local time of the tenant (Europe/Berlin by default).
         local_release = release_at.astimezone(ZoneInfo("Europe/Berlin")).time()
         django(env, RELEASE % {"rule": setup["rule"], "at": local_release.isoformat()})
-        rush = Rush(port, setup, args.clients)
+        rush = Rush(port, setup, clients)
         wall = rush.run(release_at.timestamp())
         time.sleep(1)  # let the last on-commit mails leave
         check = django(env, VERIFY)
@@ -308,8 +340,44 @@ def run(env: dict[str, str], args: argparse.Namespace, smtp: int) -> None:
         log.seek(0)
         tracebacks = log.read().count("Traceback")
         log.close()
-    report(rush, wall, check, setup)
     print(f"tracebacks in the server log: {tracebacks}")
+    return report(rush, wall, check, setup, tracebacks)
+
+
+def noop_run(clients: int, workers: int) -> dict:
+    """The same clients against a WSGI app that does nothing: the machine's ceiling."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "noop_wsgi",
+            "--chdir",
+            str(ROOT / "bench"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ]  # fmt: skip
+    )
+    try:
+        wait_for(port)
+        fake = {"token": "-", "location": 0, "service": 0, "starts": ["-"]}
+        rush = Rush(port, fake, clients)
+        wall = rush.run(time.time() + 1)
+    finally:
+        server.terminate()
+        server.wait()
+    latencies = [seconds * 1000 for _st, seconds, _c in rush.results]
+    rate = len(rush.results) / wall
+    print(
+        f"no-op app, same clients: {rate:.0f}/s, p50 {percentile(latencies, 0.5):.0f} ms, "
+        f"p99 {percentile(latencies, 0.99):.0f} ms"
+    )
+    return {"rate": rate, "p99": percentile(latencies, 0.99)}
 
 
 def warm_up(port: int, setup: dict, workers: int) -> None:
@@ -328,7 +396,7 @@ def warm_up(port: int, setup: dict, workers: int) -> None:
         conn.close()
 
 
-def report(rush: Rush, wall: float, check: dict, setup: dict) -> None:
+def report(rush: Rush, wall: float, check: dict, setup: dict, tracebacks: int) -> dict:
     statuses = Counter(status for status, _s, _c in rush.results)
     latencies = [seconds * 1000 for _st, seconds, _c in rush.results]
     created = sorted(code for status, _s, code in rush.results if status == 201)
@@ -372,10 +440,15 @@ def report(rush: Rush, wall: float, check: dict, setup: dict) -> None:
         and created == check["codes"]
         and server_errors == 0
         and statuses[0] == 0
+        and tracebacks == 0
     )
     print("invariants:", "OK" if ok else "VIOLATED")
-    if not ok:
-        sys.exit(1)
+    return {
+        "rate": len(rush.results) / wall,
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "ok": ok,
+    }
 
 
 if __name__ == "__main__":

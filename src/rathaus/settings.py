@@ -180,9 +180,13 @@ SECURE_HSTS_SECONDS = env_int("RATHAUS_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("RATHAUS_BEHIND_PROXY", False) else None
-)
+# Behind a reverse proxy: TLS ends there, and the client's address is the last entry the
+# proxy appended to X-Forwarded-For (rate limits, login lockout).
+RATHAUS_BEHIND_PROXY = env_bool("RATHAUS_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if RATHAUS_BEHIND_PROXY else None
+if RATHAUS_BEHIND_PROXY:
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 X_FRAME_OPTIONS = "DENY"
 # Scripts and styles only from our own origin; htmx needs no inline script.
 CONTENT_SECURITY_POLICY = env_str(

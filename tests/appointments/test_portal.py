@@ -352,6 +352,29 @@ def _link(booking: Booking, purpose: str) -> str:
         return links.url_for(booking, purpose).split("8000", 1)[1]
 
 
+def test_the_confirm_link_refuses_forged_links_and_ran_out_holds(easy, world_a, clock):
+    with scope(tenant=world_a.tenant):
+        booking = services.booking_hold(
+            request=easy.request((easy.certificate, 1)),
+            start=at(DAY, 10),
+            name="Ada Lovelace",
+            email="ada@example.org",
+        )
+    client = english()
+    url = _link(booking, "confirm")
+    forged = client.get(url.rstrip("/") + "x/")
+    assert forged.status_code == 410 and "This link no longer works" in text(forged)
+    assert client.post(url).status_code == 405  # confirming is the link, never a form
+    assert bookings(world_a.tenant)[0].status == BookingStatus.HELD
+    clock.shift(dt.timedelta(minutes=11))  # the hold ran out before the citizen clicked
+    late = client.get(url)
+    assert late.status_code == 410
+    assert "The appointment could not be confirmed" in text(late)
+    assert "not confirmed in time" in text(late) and booking.code not in text(late)
+    assert bookings(world_a.tenant)[0].status == BookingStatus.EXPIRED
+    assert taken_slots(world_a.tenant) == 0
+
+
 def test_cancel_by_the_link(easy, world_a, clock):
     booking, client = _confirmed(world_a, easy), english()
     url = _link(booking, "cancel")

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from rathaus.core.clients import client_ip
 from rathaus.core.models import Tenant
 from rathaus.core.services import attempt_count
 
@@ -87,11 +88,6 @@ def payload_accept(tenant: Tenant, payload: str, *, submission: str) -> bool:
     if cache.add(key, submission, (CHALLENGE_MINUTES + 1) * 60):
         return True
     return cache.get(key) == submission
-
-
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR as in the other citizen pages; a proxy in front must set it (see README).
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def ip_limited(request: HttpRequest, tenant: Tenant) -> bool:

@@ -484,29 +484,31 @@ def challenge(request: HttpRequest, tenant: Tenant) -> HttpResponse:
 # --- the links in the e-mails ------------------------------------------------------------------
 
 
-def confirm(request: HttpRequest, tenant_slug: str, token: str) -> HttpResponse:
-    tenant = get_object_or_404(Tenant, slug=tenant_slug)
-    with scope(tenant=tenant):
-        booking = booking_for_token(token, "confirm")
-        error = None
-        if booking is None:
-            error = "invalid"
-        else:
-            try:
-                services.booking_confirm(booking=booking)
-            except services.BookingError as exc:
-                error = exc.message
+@_public
+@require_GET
+def confirm(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
+    """The link in the e-mail: confirms the held time (double opt-in) and shows the code."""
+    booking = booking_for_token(token, "confirm")
+    if booking is None:
+        return _gone(request, tenant)
+    try:
+        services.booking_confirm(booking=booking)
+    except services.BookingError as exc:
         return render(
             request,
-            "appointments/portal/confirmed.html",
+            "appointments/portal/message.html",
             {
                 "public_tenant": tenant,
-                "booking": booking,
-                "error": error,
-                "qr": qr_svg(booking.code) if error is None and booking else "",
+                "title": _("The appointment could not be confirmed"),
+                "message": exc.message,
             },
-            status=200 if error is None else 410,
+            status=410,
         )
+    return render(
+        request,
+        "appointments/portal/confirmed.html",
+        {"public_tenant": tenant, "booking": booking, "qr": qr_svg(booking.code)},
+    )
 
 
 @_public

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -18,9 +17,11 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope
 
 from rathaus.catalog.selectors import services_of_units
+from rathaus.core.clients import client_ip
 from rathaus.core.models import Membership, Role, Tenant
 from rathaus.core.permissions import has_role, role_required
 from rathaus.core.selectors import events_of_subject, units_visible_to
+from rathaus.core.services import attempt_count
 
 from . import selectors, services
 from .files import MAX_FILE_BYTES
@@ -420,14 +421,7 @@ def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileRespon
 
 
 def _too_many_attempts(request: HttpRequest) -> bool:
-    key = f"case-status:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, STATUS_WINDOW)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, STATUS_WINDOW)
-        attempts = 1
-    return attempts > STATUS_ATTEMPTS
+    return attempt_count(f"case-status:{client_ip(request)}", STATUS_WINDOW) > STATUS_ATTEMPTS
 
 
 def citizen_status(request: HttpRequest, tenant_slug: str) -> HttpResponse:
