@@ -219,9 +219,12 @@ def test_the_worker_jobs_expire_holds_and_keep_slots_ahead(scoped, world_a):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_mails_wait_in_the_queue_until_the_worker_sends_them(world_a, smtp_server, settings):
+def test_mails_wait_in_the_queue_until_the_worker_sends_them(
+    world_a, smtp_server, settings, time_machine
+):
     """A booking never fails because of the mail server: the mail is queued, the worker sends
-    it, and a failed attempt stays in the queue's results for the team to see."""
+    it, a failed attempt stays in the queue's results for the team to see, and the mail is
+    tried again a minute later."""
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
 
@@ -234,11 +237,20 @@ def test_mails_wait_in_the_queue_until_the_worker_sends_them(world_a, smtp_serve
         booking = _hold(office)
         assert Booking.objects.filter(pk=booking.pk).exists()
     assert DBTaskResult.objects.count() == 1 and smtp_server.messages == []
+    time_machine.move_to(dt.datetime.now(tz=dt.UTC), tick=False)
     call_command("db_worker", batch=True, verbosity=0)
-    assert DBTaskResult.objects.get().status == "FAILED"
-    settings.EMAIL_PORT = smtp_server.port
+    first, retry = DBTaskResult.objects.order_by("enqueued_at")
+    assert first.status == "FAILED" and "Connection refused" in first.traceback
+    assert retry.status == "READY" and retry.args_kwargs["args"][-1] == 2
+    call_command("db_worker", batch=True, verbosity=0)  # not due yet: nothing is sent
+    assert retry.__class__.objects.get(pk=retry.pk).status == "READY"
+    settings.EMAIL_PORT = smtp_server.port  # the mail server is back
+    time_machine.shift(dt.timedelta(minutes=1, seconds=1))
+    call_command("db_worker", batch=True, verbosity=0)
+    (request_mail,) = smtp_server.messages
+    assert "/confirm/" in request_mail.get_body(("plain",)).get_content()
     with scope(tenant=world_a.tenant):
-        services.booking_cancel(booking=booking, now=NOW)
+        services.booking_cancel(booking=booking)
     call_command("db_worker", batch=True, verbosity=0)
-    (mail,) = smtp_server.messages
-    assert booking.code in mail.get_body(("plain",)).get_content()
+    _request, cancelled = smtp_server.messages
+    assert booking.code in cancelled.get_body(("plain",)).get_content()

@@ -1,11 +1,17 @@
 """Citizens' appointment e-mails go through the task queue, so a mail server that is down
-never fails the citizen's booking. A mail that could not be sent stays in the queue's results
-as FAILED with its error (admin: django_tasks_db), where the team sees it."""
+never fails the citizen's booking. A failed attempt stays in the queue's results as FAILED
+with its error (admin: django_tasks_db), and the mail is tried again after 1, 3 and 10
+minutes: the confirmation link still arrives within the default hold of 10 minutes when the
+mail server is back soon."""
 
 from __future__ import annotations
 
+import datetime as dt
+import smtplib
+
 from django.db import transaction
-from django_tasks import task
+from django.utils import timezone
+from django_tasks import default_task_backend, task
 
 from . import mails
 from .models import Booking
@@ -18,9 +24,19 @@ SENDERS = {
 }
 
 
+RETRY_AFTER_MINUTES = (1, 3, 10)
+
+
 @task()
-def booking_mail(kind: str, booking_pk: int, tenant_pk: int) -> None:
-    SENDERS[kind](booking_pk, tenant_pk)
+def booking_mail(kind: str, booking_pk: int, tenant_pk: int, attempt: int = 1) -> None:
+    try:
+        SENDERS[kind](booking_pk, tenant_pk)
+    except (smtplib.SMTPException, OSError):
+        # The immediate backend (tests, development) cannot defer; it only records the failure.
+        if attempt <= len(RETRY_AFTER_MINUTES) and default_task_backend.supports_defer:
+            later = timezone.now() + dt.timedelta(minutes=RETRY_AFTER_MINUTES[attempt - 1])
+            booking_mail.using(run_after=later).enqueue(kind, booking_pk, tenant_pk, attempt + 1)
+        raise
 
 
 def booking_mail_later(kind: str, booking: Booking) -> None:
