@@ -259,11 +259,12 @@ class TimerState(models.Model):
 class AttemptCount(models.Model):
     """Attempts per key in a fixed time window (rate limits shared by all server processes).
 
-    The key names the limit and who is counted, e.g. `book-mail:<tenant>:<hash of the address>`;
-    keys hold hashes, never addresses. Rows of ended windows are deleted by a timer.
+    The key names the limit and who is counted, e.g. `book-ip:<tenant>:<IP address>`; only its
+    SHA-256 is stored, so the table holds no address. Rows of ended windows are deleted by a
+    timer.
     """
 
-    key = models.CharField(max_length=200, unique=True)
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, hex.")
     window_ends = models.BigIntegerField(help_text="Unix time at which the count starts anew.")
     count = models.PositiveIntegerField(default=0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -167,6 +168,7 @@ def attempt_count(key: str, window_seconds: int, now: dt.datetime | None = None)
     concurrent attempts in any number of processes are all counted.
     """
     moment = int((now or timezone.now()).timestamp())
+    stored_key = hashlib.sha256(key.encode()).hexdigest()
     table = connection.ops.quote_name(AttemptCount._meta.db_table)
     key_, ends, count = (connection.ops.quote_name(c) for c in ("key", "window_ends", "count"))
     running = f"{table}.{ends} > %s"
@@ -177,7 +179,7 @@ def attempt_count(key: str, window_seconds: int, now: dt.datetime | None = None)
             f"{count} = CASE WHEN {running} THEN {table}.{count} + 1 ELSE 1 END, "
             f"{ends} = CASE WHEN {running} THEN {table}.{ends} ELSE excluded.{ends} END "
             f"RETURNING {count}",
-            [key, moment + window_seconds, moment, moment],
+            [stored_key, moment + window_seconds, moment, moment],
         )
         return int(cursor.fetchone()[0])
 
