@@ -197,6 +197,18 @@ def test_csv_has_one_row_per_day_and_service(morning, world_a):
     assert rows["Personalausweis alpha"][3] in ("4,0", "4.0")
 
 
+def test_csv_keeps_two_services_of_the_same_name_apart(morning, office, world_a):
+    with scope(tenant=world_a.tenant):
+        office.passport.name = office.certificate.name
+        office.passport.save(update_fields=["name"])
+    body = world_a.client("team_lead").get(URL, {**DAY, "format": "csv"}).content.decode()
+    rows = [line.split(";") for line in body.lstrip("\ufeff").strip().splitlines()[1:]]
+    assert sorted((row[1], row[2]) for row in rows) == [
+        ("Meldebescheinigung", "1"),
+        ("Meldebescheinigung", "2"),
+    ]
+
+
 def _queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(URL, DAY).status_code == 200

@@ -458,14 +458,15 @@ def day_service_rows(
     first: dt.date,
     last: dt.date,
     target_minutes: int = 15,
-) -> list[Group[tuple[dt.date, str]]]:
-    """One summary per day and service, for the CSV export (key: (day, service name))."""
+) -> list[Group[tuple[dt.date, int]]]:
+    """One summary per day and service, for the CSV export (key: (day, service id); label: the
+    service's name, which need not be unique)."""
     visits = visits_load(tenant=tenant, location=location, first=first, last=last)
     names = service_names(visits)
     rows = group(
         visits,
-        lambda v: [(v.day, names.get(s, "?")) for s in v.services],
-        lambda k: "",
+        lambda v: [(v.day, s) for s in v.services],
+        lambda k: names.get(k[1], "?"),
         target_minutes * 60,
     )
-    return sorted(rows, key=lambda g: g.key)
+    return sorted(rows, key=lambda g: (g.key[0], g.label, g.key[1]))

@@ -145,12 +145,11 @@ def _csv(filters: dict[str, Any]) -> HttpResponse:
          _("Time in office median (min)")]
     )  # fmt: skip
     for row in day_service_rows(**filters):
-        day, service = row.key
         waiting = row.waiting
         writer.writerow(
             [
-                day.strftime("%d.%m.%Y"),
-                service,
+                row.key[0].strftime("%d.%m.%Y"),
+                row.label,
                 row.visits,
                 _number(waiting.median),
                 _number(waiting.mean),
