@@ -30,16 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import percentile, throwaway_database
+
 BENCH_DB = "rathaus_bench_availability"
 REPETITIONS = 200
 PAST_DAYS, FUTURE_DAYS = 365, 60
 PAST_BOOKED, FUTURE_BOOKED = 0.85, 0.50
-ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:
@@ -50,27 +46,22 @@ def main() -> None:
             os.environ["DATABASE_URL"] = ""  # SQLite file in the temporary directory
             run()
             return
-        import psycopg
+        # --keep keeps the database to look at query plans.
+        with throwaway_database(url, BENCH_DB, keep="--keep" in sys.argv) as bench_url:
+            os.environ["DATABASE_URL"] = bench_url
+            try:
+                run()
+            finally:
+                from django.db import connections
 
-        admin = psycopg.connect(url, autocommit=True)
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + BENCH_DB
-        try:
-            run()
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            if "--keep" not in sys.argv:  # keep it to look at query plans
-                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+                connections.close_all()
 
 
-def code(n: int) -> str:
+def code(n: int, alphabet: str) -> str:
     letters = []
     for _ in range(8):
-        n, rest = divmod(n, len(ALPHABET))
-        letters.append(ALPHABET[rest])
+        n, rest = divmod(n, len(alphabet))
+        letters.append(alphabet[rest])
     return "".join(letters)
 
 
@@ -81,6 +72,7 @@ def seed(today: dt.date) -> tuple[object, dict[str, object]]:
 
     from rathaus.appointments import services
     from rathaus.appointments.models import AvailabilityRule, Booking, BookingItem, Slot
+    from rathaus.appointments.services import CODE_ALPHABET
     from rathaus.catalog import services as catalog_services
     from rathaus.catalog.models import Location
     from rathaus.core import services as core_services
@@ -132,7 +124,7 @@ def seed(today: dt.date) -> tuple[object, dict[str, object]]:
             [
                 Booking(
                     tenant=tenant,
-                    code=code(n),
+                    code=code(n, CODE_ALPHABET),
                     location=location,
                     start=s.start,
                     end=s.end,
@@ -182,8 +174,8 @@ def explain(location: object, service: object, now: dt.datetime) -> str:
     """The plan of the slot query `free_days` runs (the one selector query that grows)."""
     from django.db.models import QuerySet
 
+    from rathaus.appointments.rules import Request
     from rathaus.appointments.selectors import _free_slots
-    from rathaus.appointments.services import Request
 
     request = Request(location=location, items=((service, 1),))  # type: ignore[arg-type]
     query: QuerySet = _free_slots(request, "online", now, None)
@@ -203,7 +195,7 @@ def run() -> None:
     from django_scopes import scope
 
     from rathaus.appointments import selectors
-    from rathaus.appointments.services import Request
+    from rathaus.appointments.rules import Request
 
     version = connection.pg_version if connection.vendor == "postgresql" else "3"
     print(

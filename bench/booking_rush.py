@@ -41,6 +41,8 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from _common import gunicorn, percentile, throwaway_database
+
 BENCH_DB = "rathaus_bench_rush"
 ATTEMPTS = 2000
 STARTS, COUNTERS = 40, 5  # 200 online slots in the released day
@@ -157,11 +159,6 @@ def wait_for(port: int) -> None:
     sys.exit(f"nothing listens on port {port}")
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 class Rush:
     """The client side: threads that post bookings from the release instant on."""
 
@@ -266,32 +263,19 @@ def main() -> None:
 
 def fresh_database_run(url: str, clients: int, workers: int) -> dict:
     """One rush on a database made for it, dropped afterwards."""
-    import psycopg
-
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    try:
-        with tempfile.TemporaryDirectory() as data_dir:
-            smtp = free_port()
-            env = {
-                **os.environ,
-                "DATABASE_URL": url.rsplit("/", 1)[0] + "/" + BENCH_DB,
-                "RATHAUS_DATA_DIR": data_dir,
-                "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
-                "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
-                "RATHAUS_LOG_LEVEL": "ERROR",  # 1,800 answers 409 by design; no log lines
-                "RATHAUS_SMTP_PORT": str(smtp),
-                "DJANGO_SETTINGS_MODULE": "rathaus.settings",
-            }
-            return run(env, clients, workers, smtp)
-    finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            [BENCH_DB],
-        )
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        admin.close()
+    with throwaway_database(url, BENCH_DB) as bench_url, tempfile.TemporaryDirectory() as data_dir:
+        smtp = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": bench_url,
+            "RATHAUS_DATA_DIR": data_dir,
+            "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
+            "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
+            "RATHAUS_LOG_LEVEL": "ERROR",  # 1,800 answers 409 by design; no log lines
+            "RATHAUS_SMTP_PORT": str(smtp),
+            "DJANGO_SETTINGS_MODULE": "rathaus.settings",
+        }
+        return run(env, clients, workers, smtp)
 
 
 def run(env: dict[str, str], clients: int, workers: int, smtp: int) -> dict:
@@ -303,19 +287,10 @@ def run(env: dict[str, str], clients: int, workers: int, smtp: int) -> dict:
     sink = subprocess.Popen(
         [PYTHON, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{smtp}"]
     )
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "rathaus.wsgi",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--backlog",
-            "2048",
-            "--log-level",
-            "warning",
-        ],  # fmt: skip
+    server = gunicorn(
+        "rathaus.wsgi",
+        port,
+        workers,
         env={**env, "RATHAUS_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT / "src")},
         stderr=log,  # Django logs each 409 as a warning; only tracebacks matter here
     )
@@ -347,22 +322,7 @@ def run(env: dict[str, str], clients: int, workers: int, smtp: int) -> dict:
 def noop_run(clients: int, workers: int) -> dict:
     """The same clients against a WSGI app that does nothing: the machine's ceiling."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "noop_wsgi",
-            "--chdir",
-            str(ROOT / "bench"),
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--backlog",
-            "2048",
-            "--log-level",
-            "warning",
-        ]  # fmt: skip
-    )
+    server = gunicorn("noop_wsgi", port, workers, cwd=str(ROOT / "bench"))
     try:
         wait_for(port)
         fake = {"token": "-", "location": 0, "service": 0, "starts": ["-"]}

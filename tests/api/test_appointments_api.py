@@ -23,7 +23,8 @@ from schemathesis.checks import not_a_server_error
 from rathaus.appointments.models import Booking, BookingPolicy, BookingStatus, Slot
 from rathaus.core.models import Event
 
-from ..appointments.conftest import MONDAY, Office, at, build_office
+from ..appointments import conftest as office_fixtures
+from ..appointments.conftest import MONDAY, at
 from .conftest import Api, make_token
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
@@ -36,23 +37,14 @@ BOOKINGS = f"{BASE}bookings/"
 DAY = MONDAY + dt.timedelta(days=1)
 NOW = at(MONDAY, 9)
 
+# The citizen office fixtures of tests/appointments (pytest finds fixtures by module attribute).
+office, office_b = office_fixtures.office, office_fixtures.office_b
+
 
 @pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def office(world_a) -> Office:
-    with scope(tenant=world_a.tenant):
-        return build_office(world_a)
-
-
-@pytest.fixture
-def office_b(world_b) -> Office:
-    with scope(tenant=world_b.tenant):
-        return build_office(world_b)
 
 
 @pytest.fixture

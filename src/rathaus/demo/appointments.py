@@ -43,6 +43,7 @@ from rathaus.appointments.models import (
     AvailabilityRule,
     Booking,
     BookingItem,
+    BookingPolicy,
     BookingStatus,
     Counter,
     OfferedService,
@@ -63,7 +64,7 @@ Progress = Callable[[str], None]
 SOURCE = "demo"
 SLOT_MINUTES = 10
 BATCH = 5000
-NO_SHOW_GRACE = dt.timedelta(minutes=15)  # BookingPolicy.no_show_after_minutes by default
+HISTORY_SEED, FUTURE_SEED = 115, 2027  # random.Random seeds of the past year and the weeks ahead
 
 
 @dataclass(frozen=True)
@@ -197,13 +198,13 @@ class _Rows:
 class _Context:
     tenant: Tenant
     calendar: WorkingCalendar
-    services: dict[str, Service]
     classes: dict[str, TicketClass]
     booking_mix: list[tuple[tuple[int, ...], float]]
     walk_in_mix: list[tuple[int, float]]
     class_of: dict[int, str]
     rng: random.Random
-    by_pk: dict[int, Service] = field(default_factory=dict)
+    expire_after: dt.timedelta  # an online hold expires (BookingPolicy.hold_minutes, + 1 minute)
+    no_show_grace: dt.timedelta  # BookingPolicy.no_show_after_minutes
     codes: set[str] = field(default_factory=set)
 
 
@@ -218,11 +219,10 @@ def _staff(spec: OfficeSpec, unit: OrgUnit) -> list[Any]:
         username = f"{spec.code.replace('-', '.')}{n:02d}"
         user = user_model.objects.filter(username=username).first()
         if user is None:
+            # No password: counter staff for the figures only, no login.
             user = user_model.objects.create_user(
                 username=username, first_name=spec.name.split()[-1], last_name=f"Platz {n}"
             )
-            user.set_unusable_password()  # counter staff for the figures only; no login
-            user.save()
             core_services.membership_grant(user=user, org_unit=unit, role=Role.OFFICE_STAFF)
         people.append(user)
     return people
@@ -304,11 +304,12 @@ def build_offices(tenant: Tenant, units: dict[str, OrgUnit], today: dt.date) -> 
             target_wait_minutes=target,
             is_default=is_default,
         )
+    locations = {}
     for spec in OFFICES:
-        _set_up_office(tenant, spec, units, offered, today)
+        locations[spec.code] = _set_up_office(tenant, spec, units, offered, today)
         _staff(spec, units[spec.unit])
     # A staff meeting closes Nord for a day in three weeks; its free slots go at once.
-    nord = Location.objects.get(tenant=tenant, source=SOURCE, external_id="bb-nord")
+    nord = locations["bb-nord"]
     meeting = today + dt.timedelta(days=21)
     while meeting.weekday() != 2:
         meeting += dt.timedelta(days=1)
@@ -648,16 +649,14 @@ def _booking_events(ctx: _Context, office: _Office, plan: _Plan) -> list[Event]:
     if booking.channel == "online":
         events = [event("booking_held", booking.created_at)]
         if booking.status == BookingStatus.EXPIRED:
-            return events + [
-                event("booking_expired", booking.created_at + dt.timedelta(minutes=11))
-            ]
+            return events + [event("booking_expired", booking.created_at + ctx.expire_after)]
         events.append(event("booking_confirmed", _at(booking.confirmed_at)))
     else:
         events = [event("booking_confirmed", booking.created_at)]
     if booking.status == BookingStatus.CANCELLED:
         events.append(event("booking_cancelled", _at(booking.cancelled_at)))
     elif booking.status == BookingStatus.NO_SHOW:
-        events.append(event("booking_no_show", booking.start + NO_SHOW_GRACE))
+        events.append(event("booking_no_show", booking.start + ctx.no_show_grace))
     elif plan.visit is not None:
         events.append(event("booking_checked_in", plan.visit.ticket.arrived_at))
     return events
@@ -739,7 +738,7 @@ def _flush(ctx: _Context, rows: _Rows) -> int:
     return len(visits)
 
 
-def _context(tenant: Tenant, calendar: WorkingCalendar, seed: int = 115) -> _Context:
+def _context(tenant: Tenant, calendar: WorkingCalendar, seed: int = HISTORY_SEED) -> _Context:
     catalogue = {
         s.external_id: s
         for s in Service.objects.filter(
@@ -751,31 +750,31 @@ def _context(tenant: Tenant, calendar: WorkingCalendar, seed: int = 115) -> _Con
         ((pk[s.external_id],), s.booked) for s in SERVICES if s.booked
     ]
     booking_mix += [(tuple(pk[i] for i in ids), w) for ids, w in COMBINATIONS]
+    policy = BookingPolicy.for_tenant(tenant)
     return _Context(
         tenant=tenant,
         calendar=calendar,
-        services=catalogue,
         classes={c.prefix: c for c in TicketClass.objects.filter(tenant=tenant)},
         booking_mix=booking_mix,
         walk_in_mix=[(pk[s.external_id], s.walk_in) for s in SERVICES if s.walk_in],
         class_of={pk[s.external_id]: s.ticket_class for s in SERVICES},
         rng=random.Random(seed),
-        by_pk={service.pk: service for service in catalogue.values()},
+        expire_after=dt.timedelta(minutes=policy.hold_minutes + 1),
+        no_show_grace=dt.timedelta(minutes=policy.no_show_after_minutes),
         codes=set(Booking.objects.filter(tenant=tenant).values_list("code", flat=True)),
     )
 
 
-def build_history(tenant: Tenant, *, days: int, today: dt.date, progress: Progress) -> int:
+def build_history(
+    ctx: _Context, offices: list[_Office], *, days: int, today: dt.date, progress: Progress
+) -> int:
     """`days` calendar days of appointments and visits ending yesterday; returns the visits."""
-    calendar = WorkingCalendar.for_tenant(tenant)
-    ctx = _context(tenant, calendar)
-    offices = _offices(tenant)
     first = today - dt.timedelta(days=days)
     total = 0
     rows = _Rows(offices={o.location.pk: o for o in offices})
     day_list = [first + dt.timedelta(days=n) for n in range(days)]
     for n, day in enumerate(day_list, 1):
-        if not calendar.is_closed(day):
+        if not ctx.calendar.is_closed(day):
             for office in offices:
                 _day(ctx, office, day, rows)
         if n % 31 == 0 or n == len(day_list):
@@ -789,14 +788,22 @@ def build_history(tenant: Tenant, *, days: int, today: dt.date, progress: Progre
 # The weeks ahead
 
 
-def build_future(tenant: Tenant, *, now: dt.datetime, progress: Progress, days: int = 30) -> int:
+def build_future(
+    ctx: _Context,
+    offices: list[_Office],
+    *,
+    now: dt.datetime,
+    progress: Progress,
+    days: int = 30,
+) -> int:
     """Bookings for the coming weeks: the next days nearly full, fewer further out.
 
-    The slots exist already (`slots_materialize`); each booking takes its slots with one
-    UPDATE that only matches free slots, as the booking service does.
+    The slots exist already (`slots_materialize`); the bookings take them with bulk updates
+    in one transaction, after checking that every slot is still free, as the booking service
+    does. `ctx.codes` must hold every booking code in the database (as after `build_history`).
     """
-    ctx = _context(tenant, WorkingCalendar.for_tenant(tenant), seed=2027)
-    offices = _offices(tenant)
+    ctx.rng.seed(FUTURE_SEED)
+    tenant = ctx.tenant
     rows = _Rows(offices={o.location.pk: o for o in offices})
     for office in offices:
         free = Slot.objects.filter(
@@ -814,12 +821,15 @@ def build_future(tenant: Tenant, *, now: dt.datetime, progress: Progress, days: 
             _fill(ctx, office, slots, slots[0].channel, fill, BookingStatus.CONFIRMED, rows, now)
     with transaction.atomic():
         Booking.objects.bulk_create([p.booking for p in rows.plans], batch_size=BATCH)
-        for plan in rows.plans:
-            ids = [s.pk for s in plan.slots]
-            if ids and Slot.objects.filter(pk__in=ids, booking__isnull=True).update(
-                booking=plan.booking
-            ) != len(ids):
+        taken = [s for p in rows.plans for s in p.slots]  # _fill has set slot.booking
+        if len({s.pk for s in taken}) != len(taken):
+            raise RuntimeError("A future slot was taken twice.")
+        for i in range(0, len(taken), BATCH):
+            ids = [s.pk for s in taken[i : i + BATCH]]
+            still_free = Slot.objects.select_for_update().filter(pk__in=ids, booking__isnull=True)
+            if len(still_free.values_list("pk", flat=True)) != len(ids):
                 raise RuntimeError("A future slot was taken twice.")
+        Slot.objects.bulk_update(taken, ["booking"], batch_size=BATCH)
         BookingItem.objects.bulk_create(
             [BookingItem(tenant=tenant, booking=p.booking, service_id=s, quantity=q)
              for p in rows.plans for s, q in p.items],
@@ -850,5 +860,8 @@ def build(tenant: Tenant, *, days: int, progress: Progress) -> None:
     if Booking.objects.filter(tenant=tenant).exists():
         progress("  appointments exist already – left as they are")
         return
-    build_history(tenant, days=days, today=today, progress=progress)
-    build_future(tenant, now=now, progress=progress)
+    # Built once for both parts; the future part reseeds the generator (FUTURE_SEED).
+    ctx = _context(tenant, WorkingCalendar.for_tenant(tenant))
+    offices = _offices(tenant)
+    build_history(ctx, offices, days=days, today=today, progress=progress)
+    build_future(ctx, offices, now=now, progress=progress)
