@@ -23,9 +23,9 @@ from rathaus.core.models import OrgUnit, OrgUnitKind, Role, Tenant
 
 @pytest.fixture(autouse=True)
 def empty_cache(settings):
-    # Rate limits count in the cache; one test's attempts must not lock out the next test.
-    # Production shares the database cache between processes (tests/core/test_settings.py
-    # checks it); here a fresh in-memory cache per test needs no database for tests without one.
+    # Used ALTCHA challenges are remembered in the cache; one test's must not refuse the next
+    # test's. Production shares the database cache between processes (tests/core/
+    # test_settings.py checks it); a fresh in-memory cache per test needs no database.
     from django.core.cache import cache
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -125,8 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file, not shared-cache memory, so concurrency tests see real SQLite locking.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Rate limits and ALTCHA replay protection must hold across all web processes, so the cache
-# lives in the database every process shares (its table is made by a core migration).
+# ALTCHA replay protection must hold across all web processes, so the cache lives in the
+# database every process shares (its table is made by a core migration). Rate limits count in
+# their own table (core.AttemptCount).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",

@@ -10,12 +10,11 @@ of an integration come from one address. The daily limit per e-mail address does
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -39,14 +38,14 @@ from rathaus.appointments import antibot, selectors
 from rathaus.appointments import services as booking_services
 from rathaus.appointments.models import (
     ACTIVE_BOOKING,
-    CHANNEL_SLOTS,
+    MAX_QUANTITY,
     Booking,
     BookingChannel,
+    BookingPolicy,
     BookingStatus,
     OfferedService,
-    Slot,
 )
-from rathaus.appointments.services import BookingError, free_q
+from rathaus.appointments.rules import BookingError, taken_error
 from rathaus.catalog.models import Location, Service
 
 SCOPE = "appointments"
@@ -56,7 +55,6 @@ API_CHANNELS = [
     (BookingChannel.PHONE.value, BookingChannel.PHONE.label),
 ]
 MAX_ITEMS = 10
-MAX_QUANTITY = 20
 SERVICES_PATTERN = re.compile(r"^\d{1,18}(:\d{1,2})?(,\d{1,18}(:\d{1,2})?){0,9}$")
 IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Path parameter: booking codes are 8 characters of an upper-case alphabet; lower case is
@@ -360,16 +358,6 @@ class BookingSerializer(serializers.Serializer):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def sold_out(*, location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> bool:
-    """True when there are slots at `start` for the channel and none is free: one read-only
-    query that lets the losers of a rush get their 409 without the booking transaction.
-    Everything else (window, release time, unknown times) the booking services decide."""
-    counts = Slot.objects.filter(
-        location=location, start=start, channel__in=CHANNEL_SLOTS[channel]
-    ).aggregate(slots=Count("pk"), free=Count("pk", filter=free_q(now)))
-    return bool(counts["slots"]) and not counts["free"]
-
-
 def stored_idempotency_key(token: ApiToken, header: str | None) -> str:
     """The key kept on the booking: per token, so two integrations never share a booking."""
     if header is None:
@@ -411,6 +399,12 @@ class AppointmentView(ApiView):
     def scoped_queryset(self) -> QuerySet[Any]:
         return Booking.objects.all()
 
+    def handle_exception(self, exc: Exception) -> Response:
+        """A refusal of the booking services becomes its HTTP answer (see `api_error`)."""
+        if isinstance(exc, BookingError):
+            exc = api_error(exc)
+        return super().handle_exception(exc)
+
 
 @extend_schema(tags=["appointments"])
 class LocationList(AppointmentView, generics.ListAPIView):
@@ -449,10 +443,7 @@ class FreeDays(AppointmentView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = self.validated_query(AvailabilityQuerySerializer)
-        try:
-            days = selectors.free_days(request=_request(params), channel=params["channel"])
-        except BookingError as error:
-            raise api_error(error) from None
+        days = selectors.free_days(request=_request(params), channel=params["channel"])
         rows = [{"date": day, "times": count} for day, count in sorted(days.items())]
         return Response(FreeDaysSerializer({"location": params["location"].pk, "days": rows}).data)
 
@@ -468,12 +459,9 @@ class FreeTimes(AppointmentView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = self.validated_query(TimesQuerySerializer)
-        try:
-            times = selectors.free_starts(
-                request=_request(params), channel=params["channel"], day=params["day"]
-            )
-        except BookingError as error:
-            raise api_error(error) from None
+        times = selectors.free_starts(
+            request=_request(params), channel=params["channel"], day=params["day"]
+        )
         data = {"location": params["location"].pk, "day": params["day"], "times": times}
         return Response(FreeTimesSerializer(data).data)
 
@@ -507,33 +495,28 @@ class BookingCreate(AppointmentView):
         data = self.validated_body(BookingCreateSerializer)
         key = stored_idempotency_key(self.token, request.headers.get("Idempotency-Key"))
         now = timezone.now()
-        where = {"location": data["location"], "start": data["start"], "channel": data["channel"]}
-        replay = key and Booking.objects.filter(idempotency_key=key).first()
-        if replay:
+        replay = selectors.booking_by_idempotency_key(self.token.tenant, key)
+        if replay is not None:
             return _answer(replay, status.HTTP_201_CREATED)
-        if sold_out(**where, now=now):
-            raise api_error(
-                BookingError(
-                    _("This time has just been taken. Please choose another one."), code="taken"
-                )
-            )
+        where = {"location": data["location"], "start": data["start"], "channel": data["channel"]}
+        if selectors.sold_out(**where, now=now):
+            raise taken_error()
         # Counted like the portal counts, once the time looked free: a 409 is no attempt.
-        if data["email"] and antibot.email_limited(self.token.tenant, data["email"]):
+        policy = BookingPolicy.for_tenant(self.token.tenant)
+        if data["email"] and antibot.email_limited(policy, data["email"]):
             raise RateLimited
-        try:
-            booking = booking_services.booking_hold(
-                request=booking_services.Request(location=data["location"], items=data["services"]),
-                start=data["start"],
-                name=data["name"],
-                email=data["email"],
-                phone=data["phone"],
-                channel=data["channel"],
-                idempotency_key=key,
-                language=data.get("language") or _request_language(),
-                now=now,
-            )
-        except BookingError as error:
-            raise api_error(error) from None
+        booking = booking_services.booking_hold(
+            request=_request(data),
+            start=data["start"],
+            name=data["name"],
+            email=data["email"],
+            phone=data["phone"],
+            channel=data["channel"],
+            idempotency_key=key,
+            language=data.get("language") or _request_language(),
+            now=now,
+            policy=policy,
+        )
         return _answer(booking, status.HTTP_201_CREATED)
 
 
@@ -578,10 +561,7 @@ class BookingConfirm(BookingView):
             raise api_error(
                 BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
             )
-        try:
-            booking_services.booking_confirm(booking=booking)
-        except BookingError as error:
-            raise api_error(error) from None
+        booking_services.booking_confirm(booking=booking)
         return _answer(booking)
 
 
@@ -596,10 +576,7 @@ class BookingCancel(BookingView):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.booking()
-        try:
-            booking_services.booking_cancel(booking=booking)
-        except BookingError as error:
-            raise api_error(error) from None
+        booking_services.booking_cancel(booking=booking)
         return _answer(booking)
 
 
@@ -618,8 +595,5 @@ class BookingReschedule(BookingView):
         booking = self.booking()
         start = self.validated_body(RescheduleSerializer)["start"]
         now = timezone.now()
-        try:
-            booking_services.booking_reschedule(booking=booking, start=start, now=now)
-        except BookingError as error:
-            raise api_error(error) from None
+        booking_services.booking_reschedule(booking=booking, start=start, now=now)
         return _answer(booking)

@@ -27,6 +27,7 @@ from rathaus.core.models import Tenant
 from rathaus.core.services import attempt_count
 
 from .models import BookingPolicy
+from .rules import email_key
 
 CHALLENGE_MINUTES = 10
 MAX_PAYLOAD_CHARS = 2000  # a real payload is about 300 characters
@@ -90,16 +91,13 @@ def payload_accept(tenant: Tenant, payload: str, *, submission: str) -> bool:
     return cache.get(key) == submission
 
 
-def ip_limited(request: HttpRequest, tenant: Tenant) -> bool:
+def ip_limited(request: HttpRequest, policy: BookingPolicy) -> bool:
     """Count one booking attempt from this address; True once the hourly limit is exceeded."""
-    policy = BookingPolicy.for_tenant(tenant)
-    attempts = attempt_count(f"book-ip:{tenant.pk}:{client_ip(request)}", IP_WINDOW)
+    attempts = attempt_count(f"book-ip:{policy.tenant_id}:{client_ip(request)}", IP_WINDOW)
     return attempts > policy.ip_bookings_per_hour
 
 
-def email_limited(tenant: Tenant, email: str) -> bool:
+def email_limited(policy: BookingPolicy, email: str) -> bool:
     """Count one booking attempt for this address; True once the daily limit is exceeded."""
-    policy = BookingPolicy.for_tenant(tenant)
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    attempts = attempt_count(f"book-mail:{tenant.pk}:{digest}", EMAIL_WINDOW)
+    attempts = attempt_count(f"book-mail:{policy.tenant_id}:{email_key(email)}", EMAIL_WINDOW)
     return attempts > policy.email_bookings_per_day

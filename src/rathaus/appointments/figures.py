@@ -30,7 +30,8 @@ from rathaus.catalog.models import Location, Service
 from rathaus.core.models import Event, Tenant
 
 from .models import BookingChannel, OfferedService, Slot
-from .services import BookingError, Request
+from .rules import BookingError, Request
+from .selectors import free_starts
 
 STEPS = ("ticket_called", "service_started", "service_finished")
 DUE_BOOKINGS = ("booking_checked_in", "booking_no_show")
@@ -371,8 +372,6 @@ def lead_times(*, location: Location | None, now: dt.datetime) -> list[LeadTime]
     Services of the same length at one location share their free times, so `free_starts`
     runs once per location and length, not once per service.
     """
-    from .selectors import free_starts
-
     offered = OfferedService.objects.select_related("service", "location").order_by(
         "service__name", "location__name"
     )

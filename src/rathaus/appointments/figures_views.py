@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location
+from rathaus.core.exports import csv_response
 from rathaus.core.models import Role
 from rathaus.core.permissions import role_required
 
@@ -133,11 +133,9 @@ def _number(value: float | None) -> str:
 
 
 def _csv(filters: dict[str, Any]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"wartezeiten-{filters['first']:%Y%m%d}-{filters['last']:%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.write("\ufeff")  # Excel needs the BOM to read UTF-8
-    writer = csv.writer(response, delimiter=";")
+    response, writer = csv_response(
+        f"wartezeiten-{filters['first']:%Y%m%d}-{filters['last']:%Y%m%d}.csv"
+    )
     writer.writerow(
         [_("Day"), _("Service"), _("Visits"), _("Waiting time median (min)"),
          _("Waiting time mean (min)"), _("Waiting time 90th percentile (min)"),

@@ -11,6 +11,7 @@ from django.core import signing
 from django.urls import reverse
 
 from .models import Booking
+from .selectors import booking_items
 
 PURPOSES = ("confirm", "cancel", "move")
 MAX_AGE = 400 * 24 * 3600  # far enough for any booking window; state checks do the rest
@@ -30,7 +31,12 @@ def booking_for_token(token: str, purpose: str) -> Booking | None:
         data = signing.loads(token, salt=f"appointments.{purpose}", max_age=MAX_AGE)
     except signing.BadSignature:
         return None
-    booking = Booking.objects.filter(pk=data.get("b")).select_related("location").first()
+    booking = (
+        Booking.objects.filter(pk=data.get("b"))
+        .select_related("location")
+        .prefetch_related(booking_items())
+        .first()
+    )
     if booking is None or int(booking.start.timestamp()) != data.get("s"):
         return None
     return booking

@@ -141,6 +141,9 @@ class LocationClosure(TenantOwned):
         constraints = [models.UniqueConstraint(fields=["location", "date"], name="closure_unique")]
 
 
+MAX_QUANTITY = 20  # most persons or documents in one appointment anywhere
+
+
 class OfferedService(TenantOwned):
     """A service bookable at one location; duration and quantity may differ from the service's."""
 
@@ -157,7 +160,7 @@ class OfferedService(TenantOwned):
         _("maximum quantity here"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)],
     )
 
     class Meta:
@@ -238,13 +241,6 @@ class AvailabilityRule(TenantOwned):
                 name="rule_window_ordered",
             ),
         ]
-
-    def quota(self, channel: str) -> int:
-        return {
-            BookingChannel.ONLINE: self.online_quota,
-            BookingChannel.PHONE: self.phone_quota,
-            BookingChannel.INTERNAL: self.internal_quota,
-        }[BookingChannel(channel)]
 
 
 class Slot(TenantOwned):
@@ -394,9 +390,6 @@ class TicketStatus(models.TextChoices):
     PARKED = "parked", _("Parked")
     DONE = "done", _("Done")
     NO_SHOW = "no_show", _("Did not come")
-
-
-OPEN_TICKET = [TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.PARKED]
 
 
 class Ticket(TenantOwned):

@@ -52,6 +52,7 @@ from .office_forms import (
     PlanForm,
     TransferForm,
 )
+from .rules import class_for
 from .tickets import render_ticket, wait_minutes
 
 OFFICE_ROLES = (Role.OFFICE_STAFF, Role.TEAM_LEAD)  # tenant admins pass role_required anyway
@@ -124,22 +125,15 @@ def device_view(
 
 
 def kiosk_groups(location: Location) -> list[tuple[TicketClass | None, list[Service]]]:
-    """The services of the location grouped by the ticket class they draw.
-
-    Same rule as `services.ticket_class_for` (first class listing the service, else the
-    default class), done in memory so the kiosk page costs three queries, not two per service.
-    """
+    """The services of the location grouped by the ticket class they draw (the rule of
+    `services.ticket_class_for`, in memory: the kiosk page costs three queries, not two per
+    service)."""
     offered = list(location.services.filter(status=ServiceStatus.PUBLISHED).order_by("name"))
     classes = list(TicketClass.objects.prefetch_related("services"))
-    default = next((c for c in classes if c.is_default), None)
-    groups: dict[int | None, list[Service]] = {}
+    groups: dict[TicketClass | None, list[Service]] = {}
     for service in offered:
-        match = next(
-            (c for c in classes if service.pk in {s.pk for s in c.services.all()}), default
-        )
-        groups.setdefault(match.pk if match else None, []).append(service)
-    by_pk = {c.pk: c for c in classes}
-    return [(by_pk.get(pk) if pk else None, items) for pk, items in groups.items()]
+        groups.setdefault(class_for(classes, {service.pk}), []).append(service)
+    return list(groups.items())
 
 
 def _kiosk_page(
@@ -185,11 +179,6 @@ def kiosk_check_in(request: HttpRequest, location: Location, token: str) -> Http
         return _kiosk_page(request, location, token, form, status=400)
     booking = selectors.booking_by_code(form.cleaned_data["code"])
     try:
-        if booking is None:
-            raise services.BookingError(
-                _("We could not find a confirmed appointment with this code here today."),
-                code="unknown",
-            )
         ticket = services.booking_check_in(booking=booking, location=location)
     except services.BookingError as error:
         form.add_error("code", error.message)
@@ -335,35 +324,35 @@ def _session_counter(request: HttpRequest) -> Counter | None:
     if not pk:
         return None
     # Scoped: a counter remembered under another tenant is simply not found.
-    return Counter.objects.filter(pk=pk, active=True).select_related("location").first()
+    return Counter.objects.filter(pk=pk, active=True).select_related("location", "tenant").first()
+
+
+def _queue_context(counter: Counter, policy: BookingPolicy, now: dt.datetime) -> dict[str, Any]:
+    """The waiting list with each ticket's place in this counter's call order."""
+    queue = list(selectors.counter_queue(location=counter.location, now=now))
+    called = selectors.call_order(counter=counter, now=now, policy=policy)
+    order = {t.pk: n for n, t in enumerate(called, 1)}
+    for row in queue:  # shown in the queue table
+        row.waited_minutes = max(0, int((now - row.due_at).total_seconds() // 60))  # type: ignore[attr-defined]
+        row.position = order.get(row.pk)  # type: ignore[attr-defined]
+    return {
+        "counter": counter,
+        "now": now,
+        "waiting": [t for t in queue if t.status == TicketStatus.WAITING],
+        "parked": [t for t in queue if t.status == TicketStatus.PARKED],
+    }
 
 
 def _counter_context(counter: Counter) -> dict[str, Any]:
     now = timezone.now()
     location = counter.location
-    queue = list(selectors.counter_queue(location=location, now=now))
-    order = {t.pk: n for n, t in enumerate(selectors.call_order(counter=counter, now=now), 1)}
-    for row in queue:  # shown in the queue table
-        row.waited_minutes = max(0, int((now - row.due_at).total_seconds() // 60))  # type: ignore[attr-defined]
-        row.position = order.get(row.pk)  # type: ignore[attr-defined]
-    current = list(
-        Ticket.objects.filter(
-            counter=counter,
-            day=timezone.localdate(now),
-            status__in=[TicketStatus.CALLED, TicketStatus.SERVING],
-        )
-        .select_related("booking", "ticket_class")
-        .prefetch_related("services")
-        .order_by("-last_called_at")
-    )
+    policy = BookingPolicy.for_tenant(counter.tenant)
+    current = selectors.counter_current(counter=counter, now=now)
     choices = _service_choices(location)
     first = current[0] if current else None
     return {
-        "counter": counter,
+        **_queue_context(counter, policy, now),
         "location": location,
-        "now": now,
-        "waiting": [t for t in queue if t.status == TicketStatus.WAITING],
-        "parked": [t for t in queue if t.status == TicketStatus.PARKED],
         "current": first,
         "also_open": current[1:],
         "finish_form": FinishForm(
@@ -376,7 +365,7 @@ def _counter_context(counter: Counter) -> dict[str, Any]:
             choices=choices,
             auto_id="transfer_%s",
         ),
-        "walk_in_limit": BookingPolicy.for_tenant(counter.tenant).walk_in_max_wait_minutes,
+        "walk_in_limit": policy.walk_in_max_wait_minutes,
     }
 
 
@@ -400,9 +389,11 @@ def counter(request: HttpRequest) -> HttpResponse:
         return render(
             request, "appointments/office/counter_choose.html", {"form": CounterChoiceForm()}
         )
-    context = _counter_context(chosen)
     if request.htmx and request.GET.get("part") == "queue":  # type: ignore[attr-defined]
-        return render(request, "appointments/office/partials/counter_queue.html", context)
+        policy = BookingPolicy.for_tenant(chosen.tenant)
+        queue = _queue_context(chosen, policy, timezone.now())
+        return render(request, "appointments/office/partials/counter_queue.html", queue)
+    context = _counter_context(chosen)
     return render(
         request, "appointments/office/counter.html", {**context, "choose": CounterChoiceForm()}
     )

@@ -23,13 +23,12 @@ from django.utils.translation import gettext_lazy
 from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
 
-from .models import OfferedService
+from .models import MAX_QUANTITY, OfferedService
+from .rules import Request
 from .selectors import bookable_locations
-from .services import Request
 
 STEPS = ("services", "location", "day", "time", "details")
 MAX_SERVICES = 10  # more in one appointment is not a citizen but a bot or a mistake
-MAX_QUANTITY = 20  # the model's upper bound for a location's quantity limit
 INPUT = "kern-form-input__input"
 
 

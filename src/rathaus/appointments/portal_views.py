@@ -296,10 +296,7 @@ def _is_free(choice: Choice) -> bool:
     """The chosen start is still offered to online bookings (window, quota, release time)."""
     if choice.start is None or choice.location is None:
         return False
-    try:
-        return choice.start in selectors.free_starts(request=choice.request(), day=choice.day)
-    except services.BookingError:
-        return False
+    return selectors.start_is_free(request=choice.request(), start=choice.start, day=choice.day)
 
 
 def _details_step(
@@ -357,10 +354,11 @@ def _submit(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """
     key = request.POST.get("idempotency_key", "")
     if IDEMPOTENCY_KEY.fullmatch(key):
-        existing = Booking.objects.filter(idempotency_key=key).first()
+        existing = selectors.booking_by_idempotency_key(tenant, key)
         if existing is not None:
             return redirect(_held_url(tenant, existing))
-    if antibot.ip_limited(request, tenant):
+    policy = BookingPolicy.for_tenant(tenant)
+    if antibot.ip_limited(request, policy):
         return _too_many(request, tenant)
     choice = choice_from(request.POST)
     offering = _offering(choice)[0] if choice.items else []
@@ -381,7 +379,7 @@ def _submit(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             ),
         )
         return _details_step(request, tenant, choice, offering, form, status=400)
-    if antibot.email_limited(tenant, data["email"]):
+    if antibot.email_limited(policy, data["email"]):
         return _too_many(request, tenant)
     assert choice.start is not None
     try:
@@ -394,6 +392,7 @@ def _submit(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             channel=BookingChannel.ONLINE,
             idempotency_key=data["idempotency_key"],
             language=request.LANGUAGE_CODE,
+            policy=policy,
         )
     except services.BookingError as exc:
         form.add_error(None, exc.message)
@@ -406,34 +405,40 @@ def _held_url(tenant: Tenant, booking: Booking) -> str:
     return reverse("appointments:held", kwargs={"tenant_slug": tenant.slug, "token": token})
 
 
-def _too_many(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+def _message(
+    request: HttpRequest, tenant: Tenant, title: str, message: str, status: int
+) -> HttpResponse:
+    """A page that only says why something did not work, with the way back to booking."""
     return render(
         request,
         "appointments/portal/message.html",
-        {
-            "public_tenant": tenant,
-            "title": _("Too many booking attempts"),
-            "message": _(
-                "There have been too many booking attempts from your connection or for your "
-                "e-mail address. Please try again later, or call us."
-            ),
-        },
+        {"public_tenant": tenant, "title": title, "message": message},
+        status=status,
+    )
+
+
+def _too_many(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    return _message(
+        request,
+        tenant,
+        _("Too many booking attempts"),
+        _(
+            "There have been too many booking attempts from your connection or for your "
+            "e-mail address. Please try again later, or call us."
+        ),
         status=429,
     )
 
 
 def _gone(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    return render(
+    return _message(
         request,
-        "appointments/portal/message.html",
-        {
-            "public_tenant": tenant,
-            "title": _("This link no longer works"),
-            "message": _(
-                "The link is incomplete, was for something else, or the appointment has been "
-                "moved since. Please use the link in the most recent e-mail from us."
-            ),
-        },
+        tenant,
+        _("This link no longer works"),
+        _(
+            "The link is incomplete, was for something else, or the appointment has been "
+            "moved since. Please use the link in the most recent e-mail from us."
+        ),
         status=410,
     )
 
@@ -494,15 +499,8 @@ def confirm(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
     try:
         services.booking_confirm(booking=booking)
     except services.BookingError as exc:
-        return render(
-            request,
-            "appointments/portal/message.html",
-            {
-                "public_tenant": tenant,
-                "title": _("The appointment could not be confirmed"),
-                "message": exc.message,
-            },
-            status=410,
+        return _message(
+            request, tenant, _("The appointment could not be confirmed"), exc.message, status=410
         )
     return render(
         request,
@@ -546,12 +544,14 @@ def move(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
         return render(request, "appointments/portal/move.html", context, status=409)
     wanted = services.Request(
         location=booking.location,
-        items=tuple((i.service, i.quantity) for i in booking.items.select_related("service")),
+        items=tuple((i.service, i.quantity) for i in booking.items.all()),
     )
     status = 200
     if request.method == "POST":
         form = MoveForm(request.POST)
-        if form.is_valid() and _move_free(wanted, booking, form.start()):
+        if form.is_valid() and selectors.start_is_free(
+            request=wanted, start=form.start(), channel=booking.channel
+        ):
             try:
                 services.booking_reschedule(booking=booking, start=form.start())
             except services.BookingError as exc:
@@ -568,14 +568,6 @@ def move(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
         {**context, **_move_choices(request, wanted, booking)},
         status=status,
     )
-
-
-def _move_free(wanted: services.Request, booking: Booking, start: dt.datetime) -> bool:
-    day = timezone.localdate(start)
-    try:
-        return start in selectors.free_starts(request=wanted, channel=booking.channel, day=day)
-    except services.BookingError:
-        return False
 
 
 def _move_choices(

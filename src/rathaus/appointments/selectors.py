@@ -6,10 +6,11 @@ import datetime as dt
 from collections import defaultdict
 from statistics import median
 
-from django.db.models import Func, IntegerField, Prefetch, Q, QuerySet
+from django.db.models import Count, Func, IntegerField, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from rathaus.catalog.models import Location
+from rathaus.core.models import Tenant
 
 from .models import (
     CHANNEL_SLOTS,
@@ -24,7 +25,7 @@ from .models import (
     Ticket,
     TicketStatus,
 )
-from .services import BookingError, Request, bookable_window, free_q, request_check, slots_needed
+from .rules import BookingError, Request, bookable_window, free_q, request_check, slots_needed
 
 DISPLAY_RECENT = 8
 
@@ -124,6 +125,23 @@ def free_days(
     return dict(days)
 
 
+def start_is_free(
+    *,
+    request: Request,
+    start: dt.datetime,
+    channel: str = BookingChannel.ONLINE,
+    day: dt.date | None = None,
+) -> bool:
+    """The start is still offered to the channel (window, quota, release time); False also
+    when the request cannot be booked at its location at all."""
+    try:
+        return start in free_starts(
+            request=request, channel=channel, day=day or timezone.localdate(start)
+        )
+    except BookingError:
+        return False
+
+
 def earliest_anywhere(
     *,
     items: tuple,
@@ -153,6 +171,21 @@ def booking_items() -> Prefetch:
     return Prefetch("items", queryset=BookingItem.objects.select_related("service"))
 
 
+def booking_by_idempotency_key(tenant: Tenant, key: str) -> Booking | None:
+    """The booking an earlier submit with this key made (double click, retry), if any."""
+    return Booking.objects.filter(tenant=tenant, idempotency_key=key).first() if key else None
+
+
+def sold_out(*, location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> bool:
+    """True when there are slots at `start` for the channel and none is free: one read-only
+    query that lets the losers of a rush get their answer without the booking transaction.
+    Everything else (window, release time, unknown times) the booking services decide."""
+    counts = Slot.objects.filter(
+        location=location, start=start, channel__in=CHANNEL_SLOTS[channel]
+    ).aggregate(slots=Count("pk"), free=Count("pk", filter=free_q(now)))
+    return bool(counts["slots"]) and not counts["free"]
+
+
 def booking_by_code(code: str) -> Booking | None:
     return (
         Booking.objects.filter(code=code.strip().upper())
@@ -166,7 +199,9 @@ def booking_by_code(code: str) -> Booking | None:
 # The queue
 
 
-def call_order(*, counter: Counter, now: dt.datetime) -> list[Ticket]:
+def call_order(
+    *, counter: Counter, now: dt.datetime, policy: BookingPolicy | None = None
+) -> list[Ticket]:
     """The waiting tickets this counter may call, in the order it should call them.
 
     The rule (shown to staff on the counter screen):
@@ -179,7 +214,7 @@ def call_order(*, counter: Counter, now: dt.datetime) -> list[Ticket]:
     4. Last, appointment holders who checked in early.
     A ticket transferred to a particular counter is only called there.
     """
-    policy = BookingPolicy.for_tenant(counter.tenant)
+    policy = policy or BookingPolicy.for_tenant(counter.tenant)
     servable = set(counter.services.values_list("pk", flat=True))
     waiting = (
         Ticket.objects.filter(
@@ -269,12 +304,26 @@ def counter_queue(*, location: Location, now: dt.datetime) -> QuerySet[Ticket]:
     )
 
 
+def counter_current(*, counter: Counter, now: dt.datetime) -> list[Ticket]:
+    """The tickets this counter has called or is serving today, latest call first."""
+    return list(
+        Ticket.objects.filter(
+            counter=counter,
+            day=timezone.localdate(now),
+            status__in=[TicketStatus.CALLED, TicketStatus.SERVING],
+        )
+        .select_related("booking", "ticket_class")
+        .prefetch_related("services")
+        .order_by("-last_called_at")
+    )
+
+
 def day_plan(*, location: Location, day: dt.date) -> QuerySet[Booking]:
     """The appointments of one day at one location, for the staff's day plan."""
     return (
         Booking.objects.filter(location=location, start__date=day)
         .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.EXPIRED])
-        .prefetch_related(Prefetch("items"), "items__service")
+        .prefetch_related(booking_items())
         .order_by("start", "pk")
     )
 

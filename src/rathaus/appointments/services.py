@@ -1,19 +1,20 @@
 """Every write of the appointments app: capacity, bookings and the walk-in queue.
 
 No double booking: a booking takes each slot with a compare-and-set UPDATE that only matches
-a free slot (`_FREE`). On PostgreSQL a second transaction waits on the row lock and then finds
-the slot taken; on SQLite writers are serialised (IMMEDIATE transactions). Slots are always
-taken in the order (start, seat), so two bookings never wait on each other in a cycle.
+a free slot (`rules.free_q`). On PostgreSQL the candidate seat is locked first with SKIP
+LOCKED, so a booking passes over a seat another one is taking; on SQLite writers are
+serialised (IMMEDIATE transactions). Slots are always taken in the order (start, seat), so
+two bookings never wait on each other in a cycle. The rules shared with the reads (what a
+request is, the booking window, which slots are free) live in `rules.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -46,30 +47,22 @@ from .models import (
     TicketStatus,
     new_device_key,
 )
+from .rules import (
+    BookingError,
+    Request,
+    bookable_window,
+    class_for,
+    email_key,
+    free_q,
+    request_check,
+    slots_needed,
+    taken_error,
+)
+from .selectors import booking_by_idempotency_key, call_order, expected_wait_seconds
 from .tasks import booking_mail_later
 
 APPOINTMENT_PREFIX = "T"  # the letter of checked-in appointment holders on tickets and display
 CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no 0/O, 1/I, 2/Z, 5/S, 8/B to misread
-
-
-class BookingError(Exception):
-    """A booking that cannot be made; `message` is translated and meant for the citizen."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def free_q(now: dt.datetime) -> Q:
-    """Slots that may be taken now: no booking or a hold that ran out, not in a return delay."""
-    return (Q(booking__isnull=True) | Q(held_until__lt=now)) & (
-        Q(free_from__isnull=True) | Q(free_from__lte=now)
-    )
-
-
-def email_key(email: str) -> str:
-    return email.strip().lower()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,8 +174,13 @@ def slots_materialize_all(*, tenant: Tenant, today: dt.date, days: int = 370) ->
     """Daily job: keep the slots of every location of the tenant ahead of the booking window."""
     calendar = WorkingCalendar.for_tenant(tenant)
     total = 0
-    for location in Location.objects.filter(rules__isnull=False).distinct():
-        horizon = max(r.max_days_ahead for r in location.rules.all())
+    locations = (
+        Location.objects.filter(rules__isnull=False)
+        .annotate(horizon=Max("rules__max_days_ahead"))
+        .select_related("tenant")
+    )
+    for location in locations:
+        horizon = location.horizon
         total += slots_materialize(
             location=location,
             first=today,
@@ -324,6 +322,7 @@ def closure_remove(*, closure: LocationClosure, actor: User | None = None) -> No
     _location_event(location, "location_reopened", actor, date=day.isoformat())
 
 
+@transaction.atomic
 def offers_from_catalogue(*, location: Location) -> int:
     """Offer every bookable service the catalogue lists for the location (after a DLDB import)."""
     known = set(OfferedService.objects.filter(location=location).values_list("service", flat=True))
@@ -361,72 +360,6 @@ def ticket_class_save(
 # Bookings
 
 
-@dataclass(frozen=True)
-class Request:
-    """What a citizen wants: services with quantities at one location."""
-
-    location: Location
-    items: tuple[tuple[Service, int], ...]
-
-    def offered(self) -> dict[int, OfferedService]:
-        return {
-            o.service_id: o
-            for o in OfferedService.objects.filter(
-                location=self.location, service__in=[s for s, _q in self.items]
-            ).select_related("service")
-        }
-
-
-def request_check(request: Request) -> int:
-    """Raise `BookingError` unless the request can be booked there; returns its minutes."""
-    if not request.items:
-        raise BookingError(_("Please choose at least one service."), code="no_service")
-    offered = request.offered()
-    for service, quantity in request.items:
-        if service.pk not in offered:
-            raise BookingError(
-                _("%(service)s cannot be booked at %(location)s.")
-                % {"service": service.name, "location": request.location.name},
-                code="not_offered",
-            )
-        limit = offered[service.pk].quantity_limit
-        if not 1 <= quantity <= limit:
-            raise BookingError(
-                _("%(service)s can be booked for at most %(limit)d people or documents at once.")
-                % {"service": service.name, "limit": limit},
-                code="quantity",
-            )
-    services = [s for s, _q in request.items]
-    for i, first in enumerate(services[:-1]):
-        partners = set(first.combinable.values_list("pk", flat=True))
-        for other in services[i + 1 :]:
-            if other.pk not in partners:
-                raise BookingError(
-                    _("%(a)s and %(b)s cannot be booked in one appointment.")
-                    % {"a": first.name, "b": other.name},
-                    code="not_combinable",
-                )
-    return sum(offered[s.pk].duration * q for s, q in request.items)
-
-
-def bookable_window(
-    rule: AvailabilityRule, now: dt.datetime, channel: str
-) -> tuple[dt.date, dt.date]:
-    """First and last day the rule lets this channel book now (local dates).
-
-    The last day of the window is released at the rule's release time; before that time the
-    window ends a day earlier. Internal bookings ignore the window (staff plan ahead).
-    """
-    local = timezone.localtime(now)
-    today = local.date()
-    if channel == BookingChannel.INTERNAL:
-        return today, today + dt.timedelta(days=366)
-    last = today + dt.timedelta(days=rule.max_days_ahead)
-    if local.time() < rule.release_time:
-        last -= dt.timedelta(days=1)
-    return today + dt.timedelta(days=rule.min_days_ahead), last
-
-
 def _first_slot(location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> Slot:
     """The slot an appointment would start in, if the channel may book that day now."""
     first = Slot.objects.filter(location=location, start=start).select_related("rule").first()
@@ -439,10 +372,6 @@ def _first_slot(location: Location, start: dt.datetime, channel: str, now: dt.da
             code="window",
         )
     return first
-
-
-def slots_needed(minutes: int, slot_minutes: int) -> int:
-    return max(1, math.ceil(minutes / slot_minutes))
 
 
 def _new_code(tenant: Tenant) -> str:
@@ -465,7 +394,7 @@ def _check_cap(policy: BookingPolicy, request: Request, key: str, now: dt.dateti
         return
     active = (
         Booking.objects.filter(
-            location__tenant=request.location.tenant,
+            tenant=request.location.tenant,
             email_key=key,
             end__gt=now,
             items__service__in=[s for s, _q in request.items],
@@ -524,9 +453,7 @@ def _take_slots(
             None,
         )
         if slot is None:
-            raise BookingError(
-                _("This time has just been taken. Please choose another one."), code="taken"
-            )
+            raise taken_error()
         taken.append(slot)
         start = slot.end
     return taken
@@ -544,6 +471,7 @@ def booking_hold(
     language: str = "de",
     actor: User | None = None,
     now: dt.datetime | None = None,
+    policy: BookingPolicy | None = None,
 ) -> Booking:
     """Hold the slots from `start` for the request (online) or book them outright (staff).
 
@@ -556,10 +484,9 @@ def booking_hold(
     """
     now = now or timezone.now()
     tenant = request.location.tenant
-    if idempotency_key:
-        existing = Booking.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+    existing = booking_by_idempotency_key(tenant, idempotency_key)
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             return _booking_hold(
@@ -573,14 +500,13 @@ def booking_hold(
                 language=language,
                 actor=actor,
                 now=now,
+                policy=policy or BookingPolicy.for_tenant(tenant),
             )
     except IntegrityError:
-        if idempotency_key:  # the same submit won in another request a moment ago
-            existing = Booking.objects.filter(
-                tenant=tenant, idempotency_key=idempotency_key
-            ).first()
-            if existing is not None:
-                return existing
+        # The same submit may have won in another request a moment ago.
+        existing = booking_by_idempotency_key(tenant, idempotency_key)
+        if existing is not None:
+            return existing
         raise
 
 
@@ -596,9 +522,9 @@ def _booking_hold(
     language: str,
     actor: User | None,
     now: dt.datetime,
+    policy: BookingPolicy,
 ) -> Booking:
     tenant = request.location.tenant
-    policy = BookingPolicy.for_tenant(tenant)
     minutes = request_check(request)
     first = _first_slot(request.location, start, channel, now)
     count = slots_needed(minutes, int((first.end - first.start).total_seconds() // 60))
@@ -716,7 +642,11 @@ def _expire(booking: Booking, now: dt.datetime) -> None:
 def holds_expire(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
     """Release the slots of holds whose time ran out (the worker runs this every minute)."""
     now = now or timezone.now()
-    expired = list(Booking.objects.filter(status=BookingStatus.HELD, hold_until__lt=now))
+    expired = list(
+        Booking.objects.filter(status=BookingStatus.HELD, hold_until__lt=now).prefetch_related(
+            "items"
+        )
+    )
     for booking in expired:
         _expire(booking, now)
     return len(expired)
@@ -760,11 +690,11 @@ def booking_reschedule(
     _first_slot(booking.location, start, booking.channel, now)
     old = list(Slot.objects.filter(booking=booking).values_list("pk", flat=True))
     policy = BookingPolicy.for_tenant(booking.tenant)
-    booking.hold_until = None
     slots = _take_slots(
         booking=booking, first=start, count=booking.slot_count, channel=booking.channel, now=now
     )
-    Slot.objects.filter(pk__in=old).exclude(pk__in=[s.pk for s in slots]).update(
+    # The new slots are never old ones: `free_q` does not match the booking's own slots.
+    Slot.objects.filter(pk__in=old).update(
         booking=None, free_from=now + dt.timedelta(minutes=policy.cancel_return_minutes)
     )
     previous = booking.start
@@ -779,7 +709,7 @@ def booking_reschedule(
 def reminders_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
     """E-mail everyone with an appointment tomorrow who has not been reminded yet."""
     now = now or timezone.now()
-    zone = WorkingCalendar.for_tenant(tenant).zone
+    zone = ZoneInfo(tenant.time_zone)
     tomorrow = now.astimezone(zone).date() + dt.timedelta(days=1)
     begin = dt.datetime.combine(tomorrow, dt.time(), tzinfo=zone)
     due = Booking.objects.filter(
@@ -808,7 +738,7 @@ def no_shows_mark(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
         Booking.objects.filter(
             status=BookingStatus.CONFIRMED,
             start__lt=now - dt.timedelta(minutes=policy.no_show_after_minutes),
-        )
+        ).prefetch_related("items")
     )
     for booking in late:
         booking.status = BookingStatus.NO_SHOW
@@ -829,22 +759,18 @@ def device_key_get(*, location: Location) -> str:
 @transaction.atomic
 def device_key_renew(*, location: Location, actor: User | None = None) -> str:
     """A new secret: the kiosk and display links given out so far stop working at once."""
-    DeviceKey.objects.update_or_create(
+    device, _created = DeviceKey.objects.update_or_create(
         tenant=location.tenant,
         location=location,
         defaults={"key": new_device_key(), "renewed_at": timezone.now()},
     )
     _location_event(location, "device_links_renewed", actor)
-    return device_key_get(location=location)
+    return device.key
 
 
 def ticket_class_for(services: Sequence[Service]) -> TicketClass | None:
     classes = list(TicketClass.objects.prefetch_related("services"))
-    wanted = {s.pk for s in services}
-    for ticket_class in classes:
-        if wanted & {s.pk for s in ticket_class.services.all()}:
-            return ticket_class
-    return next((c for c in classes if c.is_default), None)
+    return class_for(classes, {s.pk for s in services})
 
 
 def _ticket_create(
@@ -857,8 +783,6 @@ def _ticket_create(
     due_at: dt.datetime,
     now: dt.datetime,
 ) -> Ticket:
-    from .selectors import expected_wait_seconds
-
     day = timezone.localdate(now)
     expected = 0 if booking is not None else expected_wait_seconds(location=location, now=now)
     for _attempt in range(5):  # two kiosks may draw the same number; the constraint decides
@@ -928,24 +852,29 @@ def ticket_issue(
 
 @transaction.atomic
 def booking_check_in(
-    *, booking: Booking, location: Location, now: dt.datetime | None = None
+    *, booking: Booking | None, location: Location, now: dt.datetime | None = None
 ) -> Ticket:
-    """An appointment holder arrives; they queue from their appointment time, not before."""
+    """An appointment holder arrives; they queue from their appointment time, not before.
+    `booking` is None when the code the citizen typed or scanned matches nothing."""
     now = now or timezone.now()
-    if booking.status == BookingStatus.CHECKED_IN and hasattr(booking, "ticket"):
+    if booking and booking.status == BookingStatus.CHECKED_IN and hasattr(booking, "ticket"):
         return booking.ticket
-    if booking.status != BookingStatus.CONFIRMED or booking.location_id != location.pk:
+    if (
+        booking is None
+        or booking.status != BookingStatus.CONFIRMED
+        or booking.location_id != location.pk
+    ):
         raise BookingError(
             _("We could not find a confirmed appointment with this code here today."),
             code="unknown",
         )
-    policy = BookingPolicy.for_tenant(booking.tenant)
     if timezone.localdate(booking.start) != timezone.localdate(now):
         raise BookingError(
             _("Your appointment is on %(day)s. Please come back then.")
             % {"day": timezone.localtime(booking.start).strftime("%d.%m.%Y %H:%M")},
             code="other_day",
         )
+    policy = BookingPolicy.for_tenant(booking.tenant)
     if now < booking.start - dt.timedelta(minutes=policy.check_in_early_minutes):
         raise BookingError(
             _("Check-in opens %(minutes)d minutes before your appointment.")
@@ -957,7 +886,7 @@ def booking_check_in(
     _booking_event(booking, "booking_checked_in", None, now)
     return _ticket_create(
         location=location,
-        services=[i.service for i in booking.items.select_related("service")],
+        services=[i.service for i in booking.items.all()],  # prefetched by `booking_by_code`
         prefix=APPOINTMENT_PREFIX,
         ticket_class=None,
         booking=booking,
@@ -989,8 +918,6 @@ def ticket_call_next(
     Two counters pressing at once never get the same ticket: the ticket is taken with an
     UPDATE that only matches while it is still waiting; the loser takes the next one.
     """
-    from .selectors import call_order
-
     now = now or timezone.now()
     for ticket in call_order(counter=counter, now=now):
         with transaction.atomic():

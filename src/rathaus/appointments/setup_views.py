@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -45,7 +47,7 @@ def location_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/setup/location_list.html",
-        {"page": page, "q": query, "querystring": f"q={query}" if query else ""},
+        {"page": page, "q": query, "querystring": urlencode({"q": query}) if query else ""},
     )
 
 
@@ -77,7 +79,8 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
     handlers: dict[str, Callable[[], forms.Form | None]] = {}
 
     def address() -> forms.Form | None:
-        form = LocationForm(data, instance=Location.objects.get(pk=location.pk))
+        # A copy: a form with errors must not change the location the page shows.
+        form = LocationForm(data, instance=copy.copy(location))
         if not form.is_valid():
             return form
         catalog_services.location_update(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -17,6 +16,7 @@ from rathaus.catalog import selectors
 from rathaus.catalog import services as catalog_services
 from rathaus.catalog.forms import ArticleForm, ServiceForm
 from rathaus.catalog.models import Article, Service, ServiceStatus
+from rathaus.core.exports import csv_response
 from rathaus.core.models import OrgUnit, Role
 from rathaus.core.permissions import has_role, role_required, tenant_required
 from rathaus.core.selectors import events_of_subject
@@ -93,10 +93,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 
 def _services_csv(services: object) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="leistungen.csv"'
-    response.write("\ufeff")  # lets spreadsheet programs detect UTF-8
-    writer = csv.writer(response, delimiter=";")
+    response, writer = csv_response("leistungen.csv")
     writer.writerow(
         [_("Name"), _("LeiKa key"), _("Status"), _("Responsible unit"), _("KC can answer"),
          _("Hand-over deadline (working days)"), _("Bookable"), _("Duration (minutes)"), _("Fees")]

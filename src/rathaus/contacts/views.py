@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django_scopes import scope
 
 from rathaus.catalog.selectors import services_of_units
 from rathaus.core.clients import client_ip
+from rathaus.core.exports import csv_response
 from rathaus.core.models import Membership, Role, Tenant
 from rathaus.core.permissions import has_role, role_required
 from rathaus.core.selectors import events_of_subject, units_visible_to
@@ -276,10 +276,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _cases_csv(cases: Any) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="vorgaenge.csv"'
-    response.write("\ufeff")  # Excel needs the BOM to read UTF-8
-    writer = csv.writer(response, delimiter=";")
+    response, writer = csv_response("vorgaenge.csv")
     writer.writerow(
         [_("Reference"), _("Subject"), _("Status"), _("Unit"), _("Assignee"), _("Channel"),
          _("Created"), _("Deadline")]

@@ -1,0 +1,124 @@
+"""The booking rules that reads and writes share: what a request is, whether it can be
+booked at a location, which slots are free now, and the booking window of a rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rathaus.catalog.models import Location, Service
+
+from .models import AvailabilityRule, BookingChannel, OfferedService, TicketClass
+
+
+class BookingError(Exception):
+    """A booking that cannot be made; `message` is translated and meant for the citizen."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def email_key(email: str) -> str:
+    """How an e-mail address is compared (caps, limits): trimmed and in lower case."""
+    return email.strip().lower()
+
+
+def taken_error() -> BookingError:
+    """Someone else took the time first (the answer to the losers of a rush)."""
+    return BookingError(
+        _("This time has just been taken. Please choose another one."), code="taken"
+    )
+
+
+def free_q(now: dt.datetime) -> Q:
+    """Slots that may be taken now: no booking or a hold that ran out, not in a return delay."""
+    return (Q(booking__isnull=True) | Q(held_until__lt=now)) & (
+        Q(free_from__isnull=True) | Q(free_from__lte=now)
+    )
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a citizen wants: services with quantities at one location."""
+
+    location: Location
+    items: tuple[tuple[Service, int], ...]
+
+    def offered(self) -> dict[int, OfferedService]:
+        return {
+            o.service_id: o
+            for o in OfferedService.objects.filter(
+                location=self.location, service__in=[s for s, _q in self.items]
+            ).select_related("service")
+        }
+
+
+def request_check(request: Request) -> int:
+    """Raise `BookingError` unless the request can be booked there; returns its minutes."""
+    if not request.items:
+        raise BookingError(_("Please choose at least one service."), code="no_service")
+    offered = request.offered()
+    for service, quantity in request.items:
+        if service.pk not in offered:
+            raise BookingError(
+                _("%(service)s cannot be booked at %(location)s.")
+                % {"service": service.name, "location": request.location.name},
+                code="not_offered",
+            )
+        limit = offered[service.pk].quantity_limit
+        if not 1 <= quantity <= limit:
+            raise BookingError(
+                _("%(service)s can be booked for at most %(limit)d people or documents at once.")
+                % {"service": service.name, "limit": limit},
+                code="quantity",
+            )
+    services = [s for s, _q in request.items]
+    for i, first in enumerate(services[:-1]):
+        partners = set(first.combinable.values_list("pk", flat=True))
+        for other in services[i + 1 :]:
+            if other.pk not in partners:
+                raise BookingError(
+                    _("%(a)s and %(b)s cannot be booked in one appointment.")
+                    % {"a": first.name, "b": other.name},
+                    code="not_combinable",
+                )
+    return sum(offered[s.pk].duration * q for s, q in request.items)
+
+
+def bookable_window(
+    rule: AvailabilityRule, now: dt.datetime, channel: str
+) -> tuple[dt.date, dt.date]:
+    """First and last day the rule lets this channel book now (local dates).
+
+    The last day of the window is released at the rule's release time; before that time the
+    window ends a day earlier. Internal bookings ignore the window (staff plan ahead).
+    """
+    local = timezone.localtime(now)
+    today = local.date()
+    if channel == BookingChannel.INTERNAL:
+        return today, today + dt.timedelta(days=366)
+    last = today + dt.timedelta(days=rule.max_days_ahead)
+    if local.time() < rule.release_time:
+        last -= dt.timedelta(days=1)
+    return today + dt.timedelta(days=rule.min_days_ahead), last
+
+
+def slots_needed(minutes: int, slot_minutes: int) -> int:
+    return max(1, math.ceil(minutes / slot_minutes))
+
+
+def class_for(classes: Sequence[TicketClass], service_pks: set[int]) -> TicketClass | None:
+    """The ticket class a visit draws: the first class listing one of its services, else the
+    default class. `classes` come with their services prefetched."""
+    for ticket_class in classes:
+        if service_pks & {s.pk for s in ticket_class.services.all()}:
+            return ticket_class
+    return next((c for c in classes if c.is_default), None)
