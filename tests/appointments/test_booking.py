@@ -9,7 +9,8 @@ from django.test import Client
 from django_scopes import scope
 
 from rathaus.appointments import links, selectors, services
-from rathaus.appointments.models import Booking, BookingPolicy, BookingStatus, Slot
+from rathaus.appointments.models import CHANNEL_SLOTS, Booking, BookingPolicy, BookingStatus, Slot
+from rathaus.appointments.rules import free_q
 from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
@@ -254,3 +255,48 @@ def test_mails_wait_in_the_queue_until_the_worker_sends_them(
     call_command("db_worker", batch=True, verbosity=0)
     _request, cancelled = smtp_server.messages
     assert booking.code in cancelled.get_body(("plain",)).get_content()
+
+
+def test_sold_out_follows_the_free_rule(scoped):
+    """`selectors.sold_out` writes `rules.free_q` out in SQL; both must say the same."""
+    start = at(DAY, 10)
+
+    def check(now, channel, expected):
+        seats = Slot.objects.filter(
+            location=scoped.location, start=start, channel__in=CHANNEL_SLOTS[channel]
+        )
+        by_rule = seats.exists() and not seats.filter(free_q(now)).exists()
+        answer = selectors.sold_out(location=scoped.location, start=start, channel=channel, now=now)
+        assert answer == by_rule == expected, (now, channel)
+
+    check(NOW, "online", False)
+    first, second = _hold(scoped), _hold(scoped, email="bob@example.org")  # both online seats
+    check(NOW, "online", True)
+    check(NOW, "phone", False)  # the phone seat is still free
+    check(NOW + dt.timedelta(minutes=11), "online", False)  # the holds ran out
+    for booking in (first, second):
+        services.booking_confirm(booking=booking, now=NOW)
+    check(NOW + dt.timedelta(minutes=11), "online", True)
+    services.booking_cancel(booking=first, now=NOW + dt.timedelta(minutes=1))
+    check(NOW + dt.timedelta(minutes=30), "online", True)  # the return delay
+    check(NOW + dt.timedelta(minutes=31), "online", False)
+    assert not selectors.sold_out(
+        location=scoped.location, start=at(DAY, 7), channel="online", now=NOW
+    )  # no slots at that time: the booking services give the reason
+
+
+def test_a_booking_ends_with_its_last_slot(scoped):
+    """Two slots for a passport: on the even grid 20 minutes; a longer second slot (the rule
+    changed that day) makes the booking end with it."""
+    passport = scoped.request((scoped.passport, 1))
+    booking = services.booking_hold(
+        request=passport, start=at(DAY, 10), name="Ada", email="ada@example.org", now=NOW
+    )
+    assert (booking.start, booking.end) == (at(DAY, 10), at(DAY, 10, 20))
+    Slot.objects.filter(location=scoped.location, start=at(DAY, 11, 10)).update(end=at(DAY, 11, 25))
+    longer = services.booking_hold(
+        request=passport, start=at(DAY, 11), name="Ada", email="ada@example.org", now=NOW
+    )
+    longer.refresh_from_db()
+    assert longer.end == at(DAY, 11, 25)
+    assert Booking.objects.get(pk=booking.pk).end == at(DAY, 10, 20)

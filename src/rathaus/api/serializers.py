@@ -42,10 +42,10 @@ def resolve(queryset: QuerySet[Any], pk: int | None, message: str) -> Any:
     """The row with this id in the current tenant scope, or a validation error."""
     if pk is None:
         return None
-    obj = queryset.filter(pk=pk).first()
-    if obj is None:
-        raise serializers.ValidationError(message)
-    return obj
+    try:
+        return queryset.get(pk=pk)  # get() drops the ordering a first() would compile
+    except queryset.model.DoesNotExist:
+        raise serializers.ValidationError(message) from None
 
 
 def past_time(value: dt.datetime) -> dt.datetime:

@@ -110,12 +110,13 @@ def api_token_authenticate(plain: str) -> ApiToken | None:
     if not TOKEN_PATTERN.match(plain):
         return None
     with scopes_disabled():
-        token = (
-            ApiToken.objects.select_related("tenant", "org_unit")
-            .filter(prefix=plain[:PREFIX_LENGTH])
-            .first()
-        )
-        if token is None or not hmac.compare_digest(token.secret_hash, token_hash(plain)):
+        try:
+            token = ApiToken.objects.select_related("tenant", "org_unit").get(
+                prefix=plain[:PREFIX_LENGTH]
+            )
+        except ApiToken.DoesNotExist:
+            return None
+        if not hmac.compare_digest(token.secret_hash, token_hash(plain)):
             return None
         if token.revoked_at is not None:
             return None

@@ -3,7 +3,8 @@
 Every figure comes from the `core.Event` rows the appointment services append (see
 `services.py`): a visit is a ticket, from `ticket_issued` over the first `ticket_called` and
 `service_started` to `service_finished`; appointments count as due with `booking_checked_in`
-or `booking_no_show`. Only slot utilisation and the lead time to the next free appointment
+or `booking_no_show`, and a checked-in appointment whose holder did not answer the call has a
+`booking_no_show` too. Only slot utilisation and the lead time to the next free appointment
 read the slots, because capacity is no event.
 
 A year holds about 150,000 visits, so the reads are few and narrow: events are filtered by
@@ -29,11 +30,15 @@ from django.utils import timezone
 from rathaus.catalog.models import Location, Service
 from rathaus.core.models import Event, Tenant
 
-from .models import BookingChannel, OfferedService, Slot
+from .models import BookingChannel, Slot
 from .rules import BookingError, Request
-from .selectors import free_starts
+from .selectors import bookable_offers, free_starts
 
 STEPS = ("ticket_called", "service_started", "service_finished")
+# Service pauses when the citizen is parked or sent to another counter or service.
+PAUSES = ("ticket_parked", "ticket_transferred")
+STEP_ORDER = {"ticket_called": 0, "service_started": 1, **dict.fromkeys(PAUSES, 2)}
+STEP_ORDER["service_finished"] = 3  # steps of the same second: in the order they happen
 DUE_BOOKINGS = ("booking_checked_in", "booking_no_show")
 ESTIMATE_TOLERANCE = 5 * 60  # an estimate within ±5 minutes counts as right
 # Bands of the expected waiting time a walk-in was shown, in minutes: (label, low, high].
@@ -84,21 +89,34 @@ class Visit:
     appointment: bool
     expected: int
     services: tuple[int, ...]
+    steps: list[tuple[dt.datetime, str]] = field(default_factory=list)  # after issuing
     called: dt.datetime | None = None
-    started: dt.datetime | None = None
     finished: dt.datetime | None = None
     # Durations in seconds, set by `measure` once all steps are in (None: step missing).
     waiting: float | None = None  # arrival, or the appointment time if later → first call
-    service: float | None = None  # first start → last finish
+    service: float | None = None  # time at a counter: each start → its finish or pause
     in_office: float | None = None  # drawing the ticket → last finish
 
     def measure(self) -> None:
+        """Walk the steps in time order. A transferred or parked citizen waits again before
+        the next start; that wait counts to the time in the office, not to the service."""
+        serving = 0.0
+        since: dt.datetime | None = None
+        for timestamp, activity in sorted(self.steps, key=lambda s: (s[0], STEP_ORDER[s[1]])):
+            if activity == "ticket_called" and self.called is None:
+                self.called = timestamp
+            elif activity == "service_started":
+                since = since or timestamp
+            elif since is not None and activity in ("service_finished", *PAUSES):
+                serving += (timestamp - since).total_seconds()
+                since = None
+            if activity == "service_finished":
+                self.finished = timestamp
         if self.called is not None:
             self.waiting = max(0.0, (self.called - self.due).total_seconds())
         if self.finished is not None:
             self.in_office = max(0.0, (self.finished - self.issued).total_seconds())
-            if self.started is not None:
-                self.service = max(0.0, (self.finished - self.started).total_seconds())
+            self.service = serving
 
 
 K = TypeVar("K", bound=Hashable)
@@ -220,8 +238,8 @@ def visits_load(
 
     1. `ticket_issued` events give the visit: location, class, appointment time, the
        expected wait shown and the services asked for.
-    2. The later steps (`STEPS`) of the same period are matched by subject id; the first call
-       and the first start count, and the last finish (a transferred ticket is called again).
+    2. The later steps (`STEPS`, `PAUSES`) of the same period are matched by subject id; the
+       first call and the last finish count, the service time adds up the time at counters.
     """
     begin, end = _span(first, last)
     zone = timezone.get_current_timezone()
@@ -248,30 +266,30 @@ def visits_load(
             expected=int(payload.get("expected_wait") or 0),
             services=tuple(payload.get("services") or ()),
         )
-    steps = events.filter(activity__in=STEPS).order_by()
+    steps = events.filter(activity__in=(*STEPS, *PAUSES)).order_by()
     for subject, activity, raw in _raw_rows(
         steps.values_list("subject_id", "activity", "timestamp")
     ):
         visit = visits.get(subject)
-        if visit is None:
-            continue
-        timestamp = _utc(raw)
-        if activity == "ticket_called":
-            if visit.called is None or timestamp < visit.called:
-                visit.called = timestamp
-        elif activity == "service_started":
-            if visit.started is None or timestamp < visit.started:
-                visit.started = timestamp
-        elif visit.finished is None or timestamp > visit.finished:
-            visit.finished = timestamp
+        if visit is not None:
+            visit.steps.append((_utc(raw), activity))
     for visit in visits.values():
         visit.measure()
     return list(visits.values())
 
 
-def _within(visits: Iterable[Visit], target_seconds: int) -> Ratio:
-    waits = [w for w in (v.waiting for v in visits) if w is not None]
-    return Ratio(sum(1 for w in waits if w <= target_seconds), len(waits))
+def _within(visits: Iterable[Visit], target_seconds: int, now: dt.datetime) -> Ratio:
+    """Called within the target, of all called tickets and those not called yet (or never)
+    although the target time has passed: they missed it. Tickets still inside their target
+    time and not called are left out, their outcome is open."""
+    within = whole = 0
+    for visit in visits:
+        if visit.waiting is not None:
+            whole += 1
+            within += visit.waiting <= target_seconds
+        elif (now - visit.due).total_seconds() > target_seconds:
+            whole += 1
+    return Ratio(within, whole)
 
 
 def group(
@@ -279,6 +297,7 @@ def group(
     keys: Callable[[Visit], Iterable[K]],
     label: Callable[[K], str],
     target_seconds: int,
+    now: dt.datetime,
 ) -> list[Group[K]]:
     """Summaries per key; a visit with several keys (services) counts in each of them."""
     buckets: dict[K, list[Visit]] = defaultdict(list)
@@ -295,7 +314,7 @@ def group(
                 waiting=summarise(w for v in members if (w := v.waiting) is not None),
                 service=summarise(s for v in members if (s := v.service) is not None),
                 in_office=summarise(o for v in members if (o := v.in_office) is not None),
-                within_target=_within(members, target_seconds).rate,
+                within_target=_within(members, target_seconds, now).rate,
             )
         )
     return rows
@@ -332,22 +351,25 @@ def _estimate(visits: Iterable[Visit]) -> Estimate:
 
 
 def _no_shows(tenant: Tenant, location: Location | None, first: dt.date, last: dt.date) -> Ratio:
-    """Appointments nobody came for, of all appointments that were due (checked in or not)."""
+    """Appointments nobody came for, of all appointments that were due (checked in or not).
+    A holder who checked in but did not answer the call is a no-show too (both events)."""
     begin, end = _span(first, last)
     rows = (
         Event.objects.filter(
             tenant=tenant, activity__in=DUE_BOOKINGS, timestamp__gte=begin, timestamp__lt=end
         )
         .order_by()
-        .values_list("activity", "payload__location")
+        .values_list("subject_id", "activity", "payload__location")
     )
-    due = missed = 0
-    for activity, where in rows:
+    due: set[str] = set()
+    missed: set[str] = set()
+    for booking, activity, where in rows:
         if location is not None and where != location.pk:
             continue
-        due += 1
-        missed += activity == "booking_no_show"
-    return Ratio(missed, due)
+        due.add(booking)
+        if activity == "booking_no_show":
+            missed.add(booking)
+    return Ratio(len(missed), len(due))
 
 
 def _utilisation(
@@ -367,13 +389,16 @@ def _utilisation(
 
 
 def lead_times(*, location: Location | None, now: dt.datetime) -> list[LeadTime]:
-    """Per service, the first free online appointment from now (earliest of all locations).
+    """Per bookable service, the first free online appointment from now (earliest of all
+    locations).
 
     Services of the same length at one location share their free times, so `free_starts`
     runs once per location and length, not once per service.
     """
-    offered = OfferedService.objects.select_related("service", "location").order_by(
-        "service__name", "location__name"
+    offered = (
+        bookable_offers()
+        .select_related("service", "location")
+        .order_by("service__name", "location__name")
     )
     if location is not None:
         offered = offered.filter(location=location)
@@ -417,7 +442,7 @@ def office_figures(
     target = target_minutes * 60
     visits = visits_load(tenant=tenant, location=location, first=first, last=last)
     names = service_names(visits)
-    all_visits = group(visits, lambda v: ("all",), str, target)
+    all_visits = group(visits, lambda v: ("all",), str, target, now)
     figures = Figures(
         first=first,
         last=last,
@@ -426,25 +451,25 @@ def office_figures(
         waiting=all_visits[0].waiting if all_visits else Summary(0),
         service=all_visits[0].service if all_visits else Summary(0),
         in_office=all_visits[0].in_office if all_visits else Summary(0),
-        within_target=_within(visits, target),
+        within_target=_within(visits, target, now),
         no_shows=_no_shows(tenant, location, first, last),
         utilisation=_utilisation(location, first, last, now),
         estimate=_estimate(visits),
     )
     figures.per_service = sorted(
-        group(visits, lambda v: v.services, lambda k: names.get(k, "?"), target),
+        group(visits, lambda v: v.services, lambda k: names.get(k, "?"), target, now),
         key=lambda g: (-g.visits, g.label),
     )
     figures.per_day = sorted(
-        group(visits, lambda v: (v.day,), lambda d: d.strftime("%d.%m.%Y"), target),
+        group(visits, lambda v: (v.day,), lambda d: d.strftime("%d.%m.%Y"), target, now),
         key=lambda g: g.key,
     )
     figures.per_hour = sorted(
-        group(visits, lambda v: (v.hour,), lambda h: f"{h:02d}–{h + 1:02d}", target),
+        group(visits, lambda v: (v.hour,), lambda h: f"{h:02d}–{h + 1:02d}", target, now),
         key=lambda g: g.key,
     )
     figures.per_class = sorted(
-        group(visits, lambda v: (v.ticket_class,), str, target), key=lambda g: g.key
+        group(visits, lambda v: (v.ticket_class,), str, target, now), key=lambda g: g.key
     )
     figures.lead_times = lead_times(location=location, now=now)
     return figures
@@ -457,9 +482,11 @@ def day_service_rows(
     first: dt.date,
     last: dt.date,
     target_minutes: int = 15,
+    now: dt.datetime | None = None,
 ) -> list[Group[tuple[dt.date, int]]]:
     """One summary per day and service, for the CSV export (key: (day, service id); label: the
     service's name, which need not be unique)."""
+    now = now or timezone.now()
     visits = visits_load(tenant=tenant, location=location, first=first, last=last)
     names = service_names(visits)
     rows = group(
@@ -467,5 +494,6 @@ def day_service_rows(
         lambda v: [(v.day, s) for s in v.services],
         lambda k: names.get(k[1], "?"),
         target_minutes * 60,
+        now,
     )
     return sorted(rows, key=lambda g: (g.key[0], g.label, g.key[1]))

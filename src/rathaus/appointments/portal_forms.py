@@ -23,9 +23,9 @@ from django.utils.translation import gettext_lazy
 from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
 
-from .models import MAX_QUANTITY, OfferedService
+from .models import MAX_QUANTITY
 from .rules import Request
-from .selectors import bookable_locations
+from .selectors import bookable_locations, bookable_offers
 
 STEPS = ("services", "location", "day", "time", "details")
 MAX_SERVICES = 10  # more in one appointment is not a citizen but a bot or a mistake
@@ -41,14 +41,7 @@ class ServiceOption:
 
 def service_options(query: str = "") -> list[ServiceOption]:
     """Published bookable services offered at a location with booking rules, by name."""
-    offered = (
-        OfferedService.objects.filter(
-            location__in=bookable_locations(),
-            service__in=published_services().filter(bookable=True),
-        )
-        .select_related("service")
-        .order_by("service__name")
-    )
+    offered = bookable_offers().select_related("service").order_by("service__name")
     if query:
         offered = offered.filter(
             Q(service__name__icontains=query) | Q(service__keywords__icontains=query)

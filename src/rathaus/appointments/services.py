@@ -402,6 +402,7 @@ def _check_cap(policy: BookingPolicy, request: Request, key: str, now: dt.dateti
         .filter(
             Q(status=BookingStatus.CONFIRMED) | Q(status=BookingStatus.HELD, hold_until__gt=now)
         )
+        .values("pk")  # counts distinct ids, not whole rows
         .distinct()
         .count()
     )
@@ -528,6 +529,8 @@ def _booking_hold(
     minutes = request_check(request)
     first = _first_slot(request.location, start, channel, now)
     count = slots_needed(minutes, int((first.end - first.start).total_seconds() // 60))
+    # On the usual even grid the booking ends `count` slot lengths on; checked below.
+    end = start + count * (first.end - first.start)
     key = email_key(email)
     _lock_person(key)
     _check_cap(policy, request, key, now)
@@ -537,7 +540,7 @@ def _booking_hold(
         code=_new_code(tenant),
         location=request.location,
         start=start,
-        end=start,
+        end=end,
         channel=channel,
         status=BookingStatus.HELD if online else BookingStatus.CONFIRMED,
         name=name.strip(),
@@ -553,8 +556,9 @@ def _booking_hold(
         confirmed_at=None if online else now,
     )
     slots = _take_slots(booking=booking, first=start, count=count, channel=channel, now=now)
-    booking.end = slots[-1].end
-    booking.save(update_fields=["end"])
+    if slots[-1].end != end:  # slots of different lengths (the rule changed that day)
+        booking.end = slots[-1].end
+        booking.save(update_fields=["end"])
     BookingItem.objects.bulk_create(
         [
             BookingItem(tenant=tenant, booking=booking, service=service, quantity=quantity)
@@ -1039,9 +1043,21 @@ def ticket_finish(
         finished_at=now,
     )
     ticket.services_done.set(services_done)
-    if ticket.booking_id:
-        Booking.objects.filter(pk=ticket.booking_id).update(status=BookingStatus.DONE)
+    _ticket_booking_status(ticket, BookingStatus.DONE, "booking_done", actor, now)
     return ticket
+
+
+def _ticket_booking_status(
+    ticket: Ticket, status: str, activity: str, actor: User | None, now: dt.datetime
+) -> None:
+    """The appointment behind a ticket ends with it; the log gets the booking's event too,
+    so the figures count a checked-in holder who did not answer the call as a no-show."""
+    if ticket.booking_id is None:
+        return
+    booking = Booking.objects.get(pk=ticket.booking_id)
+    booking.status = status
+    booking.save(update_fields=["status"])
+    _booking_event(booking, activity, actor, now)
 
 
 @transaction.atomic
@@ -1058,8 +1074,7 @@ def ticket_no_show(
         status=TicketStatus.NO_SHOW,
         finished_at=now,
     )
-    if ticket.booking_id:
-        Booking.objects.filter(pk=ticket.booking_id).update(status=BookingStatus.NO_SHOW)
+    _ticket_booking_status(ticket, BookingStatus.NO_SHOW, "booking_no_show", actor, now)
     return ticket
 
 

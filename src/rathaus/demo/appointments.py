@@ -659,6 +659,7 @@ def _booking_events(ctx: _Context, office: _Office, plan: _Plan) -> list[Event]:
         events.append(event("booking_no_show", booking.start + ctx.no_show_grace))
     elif plan.visit is not None:
         events.append(event("booking_checked_in", plan.visit.ticket.arrived_at))
+        events.append(event("booking_done", _at(plan.visit.ticket.finished_at)))
     return events
 
 
