@@ -1,11 +1,15 @@
 import pytest
-from django.test import Client
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope
 from django_scopes.exceptions import ScopeError
 
 from rathaus.catalog.models import Service
 from rathaus.core import services as core_services
+from rathaus.core.middleware import TenantMiddleware
 from rathaus.core.models import OrgUnit, Role
 from rathaus.core.selectors import memberships_of_user, units_visible_to
 
@@ -97,3 +101,29 @@ def test_team_lead_start_page_lists_services_of_sub_units(world_a):
     # The fixture's service belongs to the lead's sub-unit "Bürgerbüro Mitte".
     page = world_a.client(Role.TEAM_LEAD).get(reverse("core:home")).content.decode()
     assert 'id="tile-services"' in page and world_a.service.name in page
+
+
+def test_a_request_runs_in_the_tenants_scope_and_time_zone(world_a, world_b):
+    """Staff pages show and read times in the municipality's zone, like the API and the jobs."""
+    world_a.tenant.time_zone = "America/New_York"  # only to see the zone follow the tenant
+    world_a.tenant.save()
+    world_b.tenant.time_zone = "no/such-zone"
+    world_b.tenant.save()
+    seen = []
+
+    def page(request):
+        seen.append((timezone.get_current_timezone_name(), list(Service.objects.all())))
+        return HttpResponse()
+
+    for world in (world_a, world_b):
+        request = RequestFactory().get("/")
+        request.user, request.session = world.users["clerk"], {}
+        TenantMiddleware(page)(request)
+    request = RequestFactory().get("/")
+    request.user, request.session = AnonymousUser(), {}
+    TenantMiddleware(page)(request)
+    assert seen == [
+        ("America/New_York", [world_a.service]),
+        ("Europe/Berlin", [world_b.service]),  # an unknown name falls back to the default
+        ("Europe/Berlin", []),
+    ]

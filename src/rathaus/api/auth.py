@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -20,6 +17,7 @@ from rest_framework.views import APIView
 
 from rathaus.api.models import ApiToken
 from rathaus.api.services import api_token_authenticate
+from rathaus.core.tenancy import tenant_context
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -88,13 +86,6 @@ class HasTokenScope(BasePermission):
         return True
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Berlin")
-
-
 class TenantScopedAPIView(APIView):
     """Base of every API view: token auth, scope check, and the token's tenant for the request.
 
@@ -118,8 +109,7 @@ class TenantScopedAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         token: ApiToken = request.auth
-        self._request_stack.enter_context(scope(tenant=token.tenant))
-        self._request_stack.enter_context(timezone.override(_zone(token.tenant.time_zone)))
+        self._request_stack.enter_context(tenant_context(token.tenant))
 
     @property
     def token(self) -> ApiToken:

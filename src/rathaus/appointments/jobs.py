@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.utils import timezone
-from django_scopes import scope
 
 from rathaus.core.models import Tenant
+from rathaus.core.tenancy import tenant_context
 
 from . import services
 
@@ -16,7 +16,7 @@ from . import services
 def _each_tenant(job: Callable[[Tenant], int]) -> int:
     count = 0
     for tenant in Tenant.objects.all():
-        with scope(tenant=tenant):
+        with tenant_context(tenant):
             count += job(tenant)
     return count
 

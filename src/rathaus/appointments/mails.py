@@ -13,12 +13,12 @@ import segno
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django_scopes import scope
 from icalendar import Calendar
 from icalendar import Event as IcalEvent
 
 from rathaus.core.models import Tenant
 from rathaus.core.selectors import sender_of
+from rathaus.core.tenancy import tenant_context
 
 from .links import url_for
 from .models import Booking
@@ -68,7 +68,7 @@ def qr_png(code: str) -> bytes:
 
 def _send(booking_pk: int, tenant_pk: int, template: str, *, attach_ical: bool) -> None:
     tenant = Tenant.objects.get(pk=tenant_pk)
-    with scope(tenant=tenant):
+    with tenant_context(tenant):
         booking = (
             Booking.objects.select_related("location", "tenant")
             .prefetch_related("items__service")

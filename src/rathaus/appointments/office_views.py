@@ -27,11 +27,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from django_scopes import scope
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
 from rathaus.core.models import Role, Tenant
 from rathaus.core.permissions import role_required
+from rathaus.core.tenancy import tenant_context
 
 from . import selectors, services
 from .models import (
@@ -110,7 +110,7 @@ def device_view(
             if not isinstance(data, dict) or data.get("l") != pk:
                 raise Http404
             tenant = get_object_or_404(Tenant, pk=data.get("t"))
-            with scope(tenant=tenant):
+            with tenant_context(tenant):
                 location = get_object_or_404(Location, pk=pk)
                 if data.get("k") != services.device_key_get(location=location):
                     raise Http404  # the links were renewed

@@ -26,10 +26,10 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
-from django_scopes import scope
 
 from rathaus.catalog.models import Location
 from rathaus.core.models import Tenant
+from rathaus.core.tenancy import tenant_context
 
 from . import antibot, selectors, services
 from .links import booking_for_token
@@ -58,7 +58,7 @@ def _public(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, tenant_slug: str, **kwargs: Any) -> HttpResponse:
         tenant = get_object_or_404(Tenant, slug=tenant_slug)
-        with scope(tenant=tenant):
+        with tenant_context(tenant):
             return view(request, tenant, **kwargs)
 
     return wrapper

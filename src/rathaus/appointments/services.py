@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -713,7 +712,7 @@ def booking_reschedule(
 def reminders_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
     """E-mail everyone with an appointment tomorrow who has not been reminded yet."""
     now = now or timezone.now()
-    zone = ZoneInfo(tenant.time_zone)
+    zone = tenant.zone
     tomorrow = now.astimezone(zone).date() + dt.timedelta(days=1)
     begin = dt.datetime.combine(tomorrow, dt.time(), tzinfo=zone)
     due = Booking.objects.filter(

@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -53,13 +53,6 @@ class CallRow:
     abandoned: bool = False
     queue: str = ""
     agent: str = ""
-
-
-def tenant_zone(tenant: Tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(tenant.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Berlin")
 
 
 def time_problem(value: dt.datetime, now: dt.datetime | None = None) -> str | None:
@@ -312,7 +305,7 @@ def call_records_import(
     numbering = "line" if file is not None else "record"
     errors: list[tuple[int, str]] = []
     if file is not None:
-        rows, errors = parse_csv(_decode(file), tenant_zone(tenant))
+        rows, errors = parse_csv(_decode(file), tenant.zone)
         if progress:
             read = len(rows) + len(errors)
             progress(

@@ -24,10 +24,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from rathaus.core.models import OrgUnit, Tenant
 from rathaus.core.services import event_append
+from rathaus.core.tenancy import tenant_context
 
 from .models import (
     Case,
@@ -261,7 +262,7 @@ def poll_all_mailboxes() -> int:
     with scopes_disabled():
         mailboxes = list(Mailbox.objects.filter(active=True).select_related("tenant"))
     for mailbox in mailboxes:
-        with scope(tenant=mailbox.tenant):
+        with tenant_context(mailbox.tenant):
             total += mail_poll(mailbox=mailbox)
     return total
 

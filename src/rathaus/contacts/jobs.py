@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django_scopes import scope
-
 from rathaus.core.models import Tenant
+from rathaus.core.tenancy import tenant_context
 
 from . import inbound, notifications, services
 
@@ -14,7 +13,7 @@ from . import inbound, notifications, services
 def escalate_all(now: dt.datetime) -> int:
     count = 0
     for tenant in Tenant.objects.all():
-        with scope(tenant=tenant):
+        with tenant_context(tenant):
             count += len(services.cases_escalate(tenant=tenant, now=now))
     return count
 
@@ -22,7 +21,7 @@ def escalate_all(now: dt.datetime) -> int:
 def digest_all(now: dt.datetime) -> int:
     count = 0
     for tenant in Tenant.objects.all():
-        with scope(tenant=tenant):
+        with tenant_context(tenant):
             count += notifications.overdue_digest_send(tenant=tenant, now=now)
     return count
 

@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_scopes import scope
 
 from rathaus.catalog.selectors import services_of_units
 from rathaus.core.clients import client_ip
@@ -22,6 +21,7 @@ from rathaus.core.models import Membership, Role, Tenant
 from rathaus.core.permissions import has_role, role_required
 from rathaus.core.selectors import events_of_subject, units_visible_to
 from rathaus.core.services import attempt_count
+from rathaus.core.tenancy import tenant_context
 
 from . import selectors, services
 from .files import MAX_FILE_BYTES
@@ -432,7 +432,7 @@ def citizen_status(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             messages.error(request, _("Too many attempts. Please try again in 15 minutes."))
             status = 429
         elif form.is_valid():
-            with scope(tenant=tenant):
+            with tenant_context(tenant):
                 case = selectors.case_for_citizen(
                     reference=form.cleaned_data["reference"], email=form.cleaned_data["email"]
                 )

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django_scopes import scope
 
 from rathaus.core.selectors import memberships_of_user, roles_of, tenants_of_user
+from rathaus.core.tenancy import tenant_context
 
 SESSION_TENANT_KEY = "rathaus_tenant_id"
 
@@ -18,7 +19,8 @@ class TenantMiddleware:
 
     A person may belong to several tenants; the active one is kept in the session. A person
     with no membership (and anonymous citizens) get an empty scope: scoped queries return
-    nothing instead of another municipality's rows.
+    nothing instead of another municipality's rows. Times are shown in the active tenant's
+    time zone.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -38,8 +40,10 @@ class TenantMiddleware:
                 request.tenant = active  # type: ignore[attr-defined]
                 request.memberships = memberships_of_user(request.user, active)  # type: ignore[attr-defined]
                 request.roles = roles_of(request.memberships)  # type: ignore[attr-defined]
-        tenant_scope = request.tenant if request.tenant is not None else []  # type: ignore[attr-defined]
-        with scope(tenant=tenant_scope):
+        if request.tenant is None:  # type: ignore[attr-defined]
+            with scope(tenant=[]):
+                return self.get_response(request)
+        with tenant_context(request.tenant):  # type: ignore[attr-defined]
             return self.get_response(request)
 
 
