@@ -300,3 +300,14 @@ def test_a_booking_ends_with_its_last_slot(scoped):
     longer.refresh_from_db()
     assert longer.end == at(DAY, 11, 25)
     assert Booking.objects.get(pk=booking.pk).end == at(DAY, 10, 20)
+
+
+def test_a_cancelled_booking_cannot_be_confirmed(scoped):
+    """A late click on the e-mail link after cancelling: told so, not 'released'."""
+    booking = _hold(scoped)
+    services.booking_cancel(booking=booking, now=NOW + dt.timedelta(minutes=1))
+    with pytest.raises(services.BookingError) as refused:
+        services.booking_confirm(booking=booking, now=NOW + dt.timedelta(minutes=2))
+    assert refused.value.code == "not_active"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED

@@ -37,7 +37,6 @@ from rathaus.api.views import ERRORS, NOT_FOUND, ApiView
 from rathaus.appointments import antibot, selectors
 from rathaus.appointments import services as booking_services
 from rathaus.appointments.models import (
-    ACTIVE_BOOKING,
     MAX_QUANTITY,
     Booking,
     BookingChannel,
@@ -557,10 +556,6 @@ class BookingConfirm(BookingView):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         booking = self.booking()
-        if booking.status not in ACTIVE_BOOKING:
-            raise api_error(
-                BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
-            )
         booking_services.booking_confirm(booking=booking)
         return _answer(booking)
 

@@ -604,7 +604,8 @@ def _booking_event(
 
 
 def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
-    """The citizen clicked the e-mail link. Idempotent; raises `BookingError` once the hold ran out.
+    """The citizen clicked the e-mail link. Idempotent; raises `BookingError` once the hold ran
+    out (`expired`) or the booking was cancelled or served meanwhile (`not_active`).
 
     The slots are kept by clearing `held_until` in one UPDATE. Should a slot have gone to
     someone else all the same (a clock step between servers), fewer rows match and the
@@ -613,6 +614,8 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
     now = now or timezone.now()
     if booking.status == BookingStatus.CONFIRMED:
         return booking
+    if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        raise BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
     if booking.status == BookingStatus.HELD and booking.hold_until and booking.hold_until >= now:
         with transaction.atomic():
             kept = Slot.objects.filter(booking=booking).update(held_until=None)
