@@ -37,8 +37,14 @@ from .selectors import bookable_offers, free_starts
 STEPS = ("ticket_called", "service_started", "service_finished")
 # Service pauses when the citizen is parked or sent to another counter or service.
 PAUSES = ("ticket_parked", "ticket_transferred")
-STEP_ORDER = {"ticket_called": 0, "service_started": 1, **dict.fromkeys(PAUSES, 2)}
-STEP_ORDER["service_finished"] = 3  # steps of the same second: in the order they happen
+# Steps within the same second are taken in the order they happen.
+STEP_ORDER = {
+    "ticket_called": 0,
+    "service_started": 1,
+    "ticket_parked": 2,
+    "ticket_transferred": 2,
+    "service_finished": 3,
+}
 DUE_BOOKINGS = ("booking_checked_in", "booking_no_show")
 ESTIMATE_TOLERANCE = 5 * 60  # an estimate within ±5 minutes counts as right
 # Bands of the expected waiting time a walk-in was shown, in minutes: (label, low, high].

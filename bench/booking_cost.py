@@ -1,0 +1,111 @@
+"""What one booking request costs the server, without HTTP and without concurrency.
+
+The booking-rush office (`booking_rush.SETUP`) on a throw-away PostgreSQL database; then, in
+this one process, 200 bookings that get a hold (201) and 200 for times already full (409),
+posted through Django's test client with the whole middleware and API stack. Printed per
+answer: mean milliseconds and queries per request. `--profile 201` or `--profile 409` adds
+the cProfile functions with the most cumulative time.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/booking_cost.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import logging
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+
+from _common import ROOT, throwaway_database
+from booking_rush import RELEASE, SETUP, STARTS, django
+
+BENCH_DB = "rathaus_bench_cost"
+HOLDS = STARTS * 5  # the office's 200 online slots
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=["201", "409"])
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (see the docstring).")
+    with throwaway_database(url, BENCH_DB) as db, tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            "DATABASE_URL": db,
+            "RATHAUS_DATA_DIR": data_dir,
+            "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
+            "RATHAUS_DB_CONN_MAX_AGE": "60",
+            "RATHAUS_LOG_LEVEL": "ERROR",
+            "RATHAUS_ALLOWED_HOSTS": "testserver",
+            "DJANGO_SETTINGS_MODULE": "rathaus.settings",
+        }
+        os.environ.update(env)
+        setup = django({**os.environ}, SETUP % {"starts": STARTS, "counters": 5, "slots": HOLDS})
+        django({**os.environ}, RELEASE % {"rule": setup["rule"], "at": "00:00:00"})
+        measure(setup, args.profile)
+
+
+def measure(setup: dict, profile: str | None) -> None:
+    """Django is set up here, once the environment names the throw-away database."""
+    sys.path.insert(0, str(ROOT / "src"))
+    import django as django_module
+
+    django_module.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {setup['token']}")
+    warm = f"location={setup['location']}&services={setup['service']}:1"  # first-use imports
+    assert client.get(f"/api/v1/appointments/availability/days/?{warm}").status_code == 200
+    profiler = cProfile.Profile()
+    totals: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+    rng = random.Random(7)
+    for n in range(2 * HOLDS):
+        start = setup["starts"][n % STARTS] if n < HOLDS else rng.choice(setup["starts"])
+        body = {
+            "location": setup["location"],
+            "services": [{"service": setup["service"], "quantity": 1}],
+            "start": start,
+            "name": "Erika Mustermann",
+            "email": f"{uuid.uuid4().hex}@example.org",
+        }
+        wanted = 201 if n < HOLDS else 409
+        with CaptureQueriesContext(connection) as queries:
+            if profile == str(wanted):
+                profiler.enable()
+            began = time.perf_counter()
+            answer = client.post(
+                "/api/v1/appointments/bookings/",
+                json.dumps(body),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+            )
+            seconds = time.perf_counter() - began
+            profiler.disable()
+        assert answer.status_code == wanted, answer.content
+        row = totals[wanted]
+        row[0] += 1
+        row[1] += seconds
+        row[2] += len(queries.captured_queries)
+    for status, (count, seconds, queries) in sorted(totals.items()):
+        print(
+            f"{status}: {count} requests, {seconds / count * 1000:.1f} ms and "
+            f"{queries / count:.1f} queries each"
+        )
+    if profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
