@@ -34,7 +34,7 @@ class WorkingCalendar:
             days = frozenset(
                 ClosingDay.objects.filter(tenant=tenant).values_list("date", flat=True)
             )
-        return cls(state=tenant.state, time_zone=tenant.time_zone, closing_days=days)
+        return cls(state=tenant.state, time_zone=tenant.zone.key, closing_days=days)
 
     def is_closed(self, day: dt.date) -> bool:
         """A public holiday or a closing day of the tenant (weekends are not meant here)."""
