@@ -9,9 +9,15 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django_scopes import scope, scopes_disabled
 
+from rathaus.api import services
 from rathaus.api.models import ApiToken
-from rathaus.api.services import api_token_create, api_token_revoke, token_hash
-from rathaus.core.models import Event
+from rathaus.api.services import (
+    api_token_authenticate,
+    api_token_create,
+    api_token_revoke,
+    token_hash,
+)
+from rathaus.core.models import Event, Tenant
 
 from .conftest import Api, make_token
 
@@ -47,6 +53,28 @@ def test_missing_malformed_wrong_and_revoked_tokens_get_401(world_a):
     response = Api(plain).get(CASES)
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid or revoked token."}
+
+
+def test_a_token_is_read_every_time_and_its_tenant_kept_for_a_while(world_a, monkeypatch):
+    """The per-process token cache: revocation counts from the next request; a tenant changed
+    elsewhere is seen within TOKEN_CACHE_SECONDS, one changed in this process at once."""
+    token, plain = make_token(world_a)
+    first = api_token_authenticate(plain)
+    assert first is not None and first.tenant == world_a.tenant
+    assert api_token_authenticate(plain) is first
+    Tenant.objects.filter(pk=world_a.tenant.pk).update(name="Neustadt")  # no signal: elsewhere
+    assert api_token_authenticate(plain).tenant.name == world_a.tenant.name
+    monkeypatch.setattr(services, "TOKEN_CACHE_SECONDS", 0)
+    assert api_token_authenticate(plain).tenant.name == "Neustadt"
+    monkeypatch.setattr(services, "TOKEN_CACHE_SECONDS", 60)
+    tenant = Tenant.objects.get(pk=world_a.tenant.pk)
+    tenant.name = "Neuburg"
+    tenant.save()  # in this process
+    assert api_token_authenticate(plain).tenant.name == "Neuburg"
+    with scopes_disabled():
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=token.created_at)  # elsewhere
+    assert api_token_authenticate(plain) is None
+    assert Api(plain).get(CASES).status_code == 401
 
 
 def test_error_messages_are_german_by_default(world_a):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError
 from django.test import Client
 from django_scopes import scope
 
@@ -118,6 +119,29 @@ def test_the_same_submit_twice_books_once(scoped):
     again = _hold(scoped, idempotency_key="form-123")
     assert again.pk == first.pk
     assert Slot.objects.filter(booking__isnull=False).count() == 1
+    # The repeat of the submit that reached the cap is answered with its booking, not refused.
+    policy = BookingPolicy.for_tenant(scoped.location.tenant)
+    policy.max_active_per_email = 2
+    policy.save()
+    second = _hold(scoped, start=at(DAY, 11), idempotency_key="form-456")
+    assert _hold(scoped, start=at(DAY, 11), idempotency_key="form-456").pk == second.pk
+    with pytest.raises(services.BookingError) as capped:
+        _hold(scoped, start=at(DAY, 11, 10), idempotency_key="form-789")
+    assert capped.value.code == "cap"
+    assert Booking.objects.count() == 2
+
+
+def test_a_booking_code_the_tenant_has_already_is_replaced(scoped, monkeypatch):
+    first = _hold(scoped)
+    codes = iter([first.code, "CDEFGHJK", first.code, first.code])
+    monkeypatch.setattr(services, "_new_code", lambda: next(codes))
+    second = _hold(scoped, start=at(DAY, 11), email="bob@example.org", idempotency_key="form-1")
+    assert second.code == "CDEFGHJK"
+    # Taken twice in a row (never seen in practice): the error is not hidden.
+    with pytest.raises(IntegrityError):
+        _hold(scoped, start=at(DAY, 11, 10), email="eve@example.org", idempotency_key="form-2")
+    assert Booking.objects.count() == 2
+    assert Slot.objects.filter(booking__isnull=False).count() == 2
 
 
 def test_nothing_is_kept_when_a_later_slot_is_taken(scoped):
@@ -257,8 +281,20 @@ def test_mails_wait_in_the_queue_until_the_worker_sends_them(
     assert booking.code in cancelled.get_body(("plain",)).get_content()
 
 
-def test_sold_out_follows_the_free_rule(scoped):
-    """`selectors.sold_out` writes `rules.free_q` out in SQL; both must say the same."""
+def _outlook(office, world, start, channel="online", now=NOW, key="", location=None, services=None):
+    return selectors.hold_outlook(
+        tenant=world.tenant,
+        key=key,
+        location=location or office.location.pk,
+        services=services or [office.certificate.pk],
+        start=start,
+        channel=channel,
+        now=now,
+    )
+
+
+def test_sold_out_follows_the_free_rule(scoped, world_a):
+    """`selectors.hold_outlook` writes `rules.free_q` out in SQL; both must say the same."""
     start = at(DAY, 10)
 
     def check(now, channel, expected):
@@ -266,7 +302,7 @@ def test_sold_out_follows_the_free_rule(scoped):
             location=scoped.location, start=start, channel__in=CHANNEL_SLOTS[channel]
         )
         by_rule = seats.exists() and not seats.filter(free_q(now)).exists()
-        answer = selectors.sold_out(location=scoped.location, start=start, channel=channel, now=now)
+        answer = _outlook(scoped, world_a, start, channel, now).sold_out
         assert answer == by_rule == expected, (now, channel)
 
     check(NOW, "online", False)
@@ -280,9 +316,37 @@ def test_sold_out_follows_the_free_rule(scoped):
     services.booking_cancel(booking=first, now=NOW + dt.timedelta(minutes=1))
     check(NOW + dt.timedelta(minutes=30), "online", True)  # the return delay
     check(NOW + dt.timedelta(minutes=31), "online", False)
-    assert not selectors.sold_out(
-        location=scoped.location, start=at(DAY, 7), channel="online", now=NOW
-    )  # no slots at that time: the booking services give the reason
+    # No slots at that time: the booking services give the reason.
+    assert not _outlook(scoped, world_a, at(DAY, 7)).sold_out
+
+
+def test_the_outlook_says_sold_out_only_for_known_locations_and_services(
+    scoped, world_a, world_b, office_b
+):
+    """Anything the API would refuse with 400 is not called sold out, and the outlook reads
+    only the tenant's rows: the replay of a key and the slots of the same time elsewhere."""
+    start = at(DAY, 10)
+    made = _hold(scoped, idempotency_key="submit-1")
+    _hold(scoped, email="bob@example.org")
+    assert _outlook(scoped, world_a, start, key="submit-1").replay == made.pk
+    assert _outlook(scoped, world_a, start, key="submit-2").replay is None
+    assert _outlook(scoped, world_a, start).sold_out
+    assert _outlook(
+        scoped, world_a, start, services=[scoped.certificate.pk, scoped.pickup.pk]
+    ).sold_out
+    unknown_service = _outlook(scoped, world_a, start, services=[scoped.certificate.pk, 999999])
+    assert not unknown_service.sold_out
+    assert not _outlook(scoped, world_a, start, location=999999).sold_out
+    with scope(tenant=world_b.tenant):
+        theirs = _outlook(office_b, world_b, start, key="submit-1")
+        assert theirs.replay is None and not theirs.sold_out  # their office is still free
+        # Another tenant naming our location, service and key learns nothing.
+        ours = _outlook(scoped, world_b, start, key="submit-1")
+        assert ours.replay is None and not ours.sold_out
+        mixed = _outlook(scoped, world_b, start, services=[office_b.certificate.pk])
+        assert not mixed.sold_out
+    services.rule_delete(rule=scoped.rule)  # the location takes no bookings any more
+    assert not _outlook(scoped, world_a, start).sold_out
 
 
 def test_a_booking_ends_with_its_last_slot(scoped):

@@ -232,7 +232,9 @@ def _resolve_items(items: list[tuple[int, int]]) -> tuple[tuple[Service, int], .
 
 
 def _location(value: int) -> Location:
-    return resolve(selectors.bookable_locations(), value, _("Unknown location."))
+    # With its tenant: a hold needs it, and the join is cheaper than a query of its own.
+    locations = selectors.bookable_locations().select_related("tenant")
+    return resolve(locations, value, _("Unknown location."))
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
@@ -309,11 +311,8 @@ class BookingCreateSerializer(serializers.Serializer):
         help_text="Language of the e-mails; the request's language when not given.",
     )
 
-    def validate_location(self, value: int) -> Location:
-        return _location(value)
-
-    def validate_services(self, value: list[dict[str, int]]) -> tuple[tuple[Service, int], ...]:
-        return _resolve_items([(item["service"], item["quantity"]) for item in value])
+    # Location and services stay ids here: `BookingCreate` looks them up only when the time
+    # is not already known to be taken (see `selectors.hold_outlook`).
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["channel"] == BookingChannel.ONLINE and not attrs["email"]:
@@ -431,6 +430,22 @@ def _request(params: dict[str, Any]) -> booking_services.Request:
     return booking_services.Request(location=params["location"], items=params["services"])
 
 
+def _booking_request(data: dict[str, Any]) -> booking_services.Request:
+    """Location and services of a booking body, or 400 naming the fields that are unknown."""
+    errors = {}
+    try:
+        location = _location(data["location"])
+    except serializers.ValidationError as error:
+        errors["location"] = error.detail
+    try:
+        items = _resolve_items([(item["service"], item["quantity"]) for item in data["services"]])
+    except serializers.ValidationError as error:
+        errors["services"] = error.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+    return booking_services.Request(location=location, items=items)
+
+
 @extend_schema(tags=["appointments"])
 class FreeDays(AppointmentView):
     """Days with free times for the services at the location, within the booking window."""
@@ -494,18 +509,26 @@ class BookingCreate(AppointmentView):
         data = self.validated_body(BookingCreateSerializer)
         key = stored_idempotency_key(self.token, request.headers.get("Idempotency-Key"))
         now = timezone.now()
-        replay = selectors.booking_by_idempotency_key(self.token.tenant, key)
-        if replay is not None:
-            return _answer(replay, status.HTTP_201_CREATED)
-        where = {"location": data["location"], "start": data["start"], "channel": data["channel"]}
-        if selectors.sold_out(**where, now=now):
+        outlook = selectors.hold_outlook(
+            tenant=self.token.tenant,
+            key=key,
+            location=data["location"],
+            services=[item["service"] for item in data["services"]],
+            start=data["start"],
+            channel=data["channel"],
+            now=now,
+        )
+        if outlook.replay is not None:
+            return _answer(Booking.objects.get(pk=outlook.replay), status.HTTP_201_CREATED)
+        if outlook.sold_out:
             raise taken_error()
+        booking_request = _booking_request(data)
         # Counted like the portal counts, once the time looked free: a 409 is no attempt.
         policy = BookingPolicy.for_tenant(self.token.tenant)
         if data["email"] and antibot.email_limited(policy, data["email"]):
             raise RateLimited
         booking = booking_services.booking_hold(
-            request=_request(data),
+            request=booking_request,
             start=data["start"],
             name=data["name"],
             email=data["email"],

@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -103,28 +104,55 @@ def api_token_authenticate(plain: str) -> ApiToken | None:
     """The active token matching `plain`, or None. Works before any tenant scope exists.
 
     1. Reject anything that cannot be a token without touching the database.
-    2. Look the row up by its prefix (unique across tenants).
+    2. Read the token's row by its prefix (unique across tenants): hash, revocation and when
+       it was last used, in one small query, so a revocation counts from the next request.
     3. Compare the hashes in constant time; refuse revoked tokens.
     4. Note the use, at most once per TOUCH_INTERVAL (no event: a read is not a change).
+    5. The token with its tenant and unit comes from this process's cache (`_verified`).
     """
     if not TOKEN_PATTERN.match(plain):
         return None
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, secret_hash, revoked_at IS NULL, "  # noqa: S608 - the table name only
+            f"(last_used_at IS NULL OR last_used_at < %s) FROM {ApiToken._meta.db_table} "
+            "WHERE prefix = %s",
+            [connection.ops.adapt_datetimefield_value(now - TOUCH_INTERVAL), plain[:PREFIX_LENGTH]],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, secret_hash, active, touch = row
+    if not hmac.compare_digest(secret_hash, token_hash(plain)) or not active:
+        return None
     with scopes_disabled():
-        try:
-            token = ApiToken.objects.select_related("tenant", "org_unit").get(
-                prefix=plain[:PREFIX_LENGTH]
-            )
-        except ApiToken.DoesNotExist:
-            return None
-        if not hmac.compare_digest(token.secret_hash, token_hash(plain)):
-            return None
-        if token.revoked_at is not None:
-            return None
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
+        if touch:
+            ApiToken.objects.filter(pk=pk).update(last_used_at=now)
+        return _verified_token(pk, secret_hash)
+
+
+# Tokens with their tenant and unit, kept per process for TOKEN_CACHE_SECONDS: most API
+# requests then need the one small read above instead of a join of three wide tables
+# (docs/performance.md). Tokens themselves only change by revocation, which is read every
+# time; a tenant or unit changed in another process (name, time zone) is seen here within
+# TOKEN_CACHE_SECONDS, and at once in this process (`forget_verified_tokens`).
+TOKEN_CACHE_SECONDS = 60
+_verified: dict[str, tuple[float, ApiToken]] = {}  # secret hash → (loaded at, token)
+
+
+def _verified_token(pk: int, secret_hash: str) -> ApiToken:
+    cached = _verified.get(secret_hash)
+    if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
+        return cached[1]
+    token = ApiToken.objects.select_related("tenant", "org_unit").get(pk=pk)
+    _verified[secret_hash] = (time.monotonic(), token)
     return token
+
+
+def forget_verified_tokens(**_signal: Any) -> None:
+    """Receiver of every save and delete of tokens, tenants and units (see `ApiConfig`)."""
+    _verified.clear()
 
 
 def api_contact_record(

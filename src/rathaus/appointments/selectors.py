@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from statistics import median
 
 from django.db import connection
 from django.db.models import Exists, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from rathaus.catalog.models import Location
+from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
 from rathaus.core.models import Tenant
 
@@ -28,7 +29,15 @@ from .models import (
     Ticket,
     TicketStatus,
 )
-from .rules import BookingError, Request, bookable_window, free_q, request_check, slots_needed
+from .rules import (
+    FREE_SQL,
+    BookingError,
+    Request,
+    bookable_window,
+    free_q,
+    request_check,
+    slots_needed,
+)
 
 DISPLAY_RECENT = 8
 
@@ -193,31 +202,78 @@ def booking_by_idempotency_key(tenant: Tenant, key: str) -> Booking | None:
         return None
 
 
-def sold_out(*, location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> bool:
-    """True when there are slots at `start` for the channel and none is free: one read-only
-    query that lets the losers of a rush get their answer without the booking transaction.
-    Everything else (window, release time, unknown times) the booking services decide.
+@dataclass(frozen=True)
+class HoldOutlook:
+    """What a booking request will meet, read before anything else is looked up."""
 
-    Plain SQL because this read answers most requests of a booking rush and the ORM takes
-    five times as long to build it as the database takes to run it (docs/performance.md).
-    The condition is `rules.free_q` written out; a test holds the two together. The slots
-    are found through the location, which belongs to the current tenant.
+    replay: int | None  # the booking an earlier submit with the same key made
+    sold_out: bool  # known location and services, and no free slot at that time
+
+
+def hold_outlook(
+    *,
+    tenant: Tenant,
+    key: str,
+    location: int,
+    services: list[int],
+    start: dt.datetime,
+    channel: str,
+    now: dt.datetime,
+) -> HoldOutlook:
+    """One read-only query that answers most requests of a booking rush: the losers get their
+    answer without the lookups of location and services and without the booking transaction.
+
+    `sold_out` holds when the location takes bookings and every service id is the tenant's
+    (what the API checks before it tries a hold), and there are slots at `start` for the
+    channel of which none is free. Everything else (unknown ids, window, release time,
+    unknown times) goes the full way and gets its precise answer.
+
+    Plain SQL because the ORM takes four times as long to build these reads as the database
+    takes to run them (docs/performance.md). Every part names the tenant itself, as the
+    scope would. The free condition is `rules.FREE_SQL`.
     """
     kinds = CHANNEL_SLOTS[channel]
     adapt = connection.ops.adapt_datetimefield_value
+    places = ", ".join
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT COUNT(*), COUNT(CASE WHEN (booking_id IS NULL OR held_until < %s)
-                                         AND (free_from IS NULL OR free_from <= %s)
-                                        THEN 1 END)
-            FROM {Slot._meta.db_table}
-            WHERE location_id = %s AND start = %s AND channel IN ({", ".join(["%s"] * len(kinds))})
-            """,  # noqa: S608 - only the table name and placeholders are formatted in
-            [adapt(now), adapt(now), location.pk, adapt(start), *kinds],
+            SELECT
+              (SELECT id FROM {Booking._meta.db_table}
+               WHERE tenant_id = %s AND idempotency_key = %s AND idempotency_key <> ''),
+              EXISTS (SELECT 1 FROM {Location._meta.db_table} AS l
+                      WHERE l.id = %s AND l.tenant_id = %s AND EXISTS (
+                        SELECT 1 FROM {AvailabilityRule._meta.db_table} AS r
+                        WHERE r.location_id = l.id AND r.tenant_id = %s)),
+              (SELECT COUNT(*) FROM {Service._meta.db_table}
+               WHERE tenant_id = %s AND id IN ({places(["%s"] * len(services)) or "NULL"})),
+              seats.slots, seats.free
+            FROM (
+              SELECT COUNT(*) AS slots, COUNT(CASE WHEN {FREE_SQL} THEN 1 END) AS free
+              FROM {Slot._meta.db_table}
+              WHERE tenant_id = %s AND location_id = %s AND start = %s
+                AND channel IN ({places(["%s"] * len(kinds))})
+            ) AS seats
+            """,  # noqa: S608 - only table names and placeholders are formatted in
+            [
+                tenant.pk,
+                key,
+                location,
+                tenant.pk,
+                tenant.pk,
+                tenant.pk,
+                *services,
+                adapt(now),
+                adapt(now),
+                tenant.pk,
+                location,
+                adapt(start),
+                *kinds,
+            ],
         )
-        slots, free = cursor.fetchone()
-    return bool(slots) and not free
+        replay, location_bookable, known_services, slots, free = cursor.fetchone()
+    known = bool(location_bookable) and bool(services) and known_services == len(services)
+    return HoldOutlook(replay=replay, sold_out=known and bool(slots) and not free)
 
 
 def booking_by_code(code: str) -> Booking | None:

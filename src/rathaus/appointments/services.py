@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Location, Service
@@ -47,12 +48,12 @@ from .models import (
     new_device_key,
 )
 from .rules import (
+    FREE_SQL,
     BookingError,
     Request,
     bookable_window,
     class_for,
     email_key,
-    free_q,
     request_check,
     slots_needed,
     taken_error,
@@ -373,11 +374,9 @@ def _first_slot(location: Location, start: dt.datetime, channel: str, now: dt.da
     return first
 
 
-def _new_code(tenant: Tenant) -> str:
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _i in range(8))
-        if not Booking.objects.filter(tenant=tenant, code=code).exists():
-            return code
+def _new_code() -> str:
+    """A booking code; the database refuses one the tenant has already (see `booking_hold`)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(8))
 
 
 def _lock_person(email: str) -> None:
@@ -388,23 +387,20 @@ def _lock_person(email: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def _check_cap(policy: BookingPolicy, request: Request, key: str, now: dt.datetime) -> None:
+def _check_cap(
+    policy: BookingPolicy, request: Request, key: str, idempotency_key: str, now: dt.datetime
+) -> None:
     if not key:
         return
-    active = (
-        Booking.objects.filter(
-            tenant=request.location.tenant,
-            email_key=key,
-            end__gt=now,
-            items__service__in=[s for s, _q in request.items],
-        )
-        .filter(
-            Q(status=BookingStatus.CONFIRMED) | Q(status=BookingStatus.HELD, hold_until__gt=now)
-        )
-        .values("pk")  # counts distinct ids, not whole rows
-        .distinct()
-        .count()
-    )
+    bookings = Booking.objects.filter(
+        tenant=request.location.tenant,
+        email_key=key,
+        end__gt=now,
+        items__service__in=[s for s, _q in request.items],
+    ).filter(Q(status=BookingStatus.CONFIRMED) | Q(status=BookingStatus.HELD, hold_until__gt=now))
+    if idempotency_key:  # a repeated submit is answered with its booking, not refused
+        bookings = bookings.exclude(idempotency_key=idempotency_key)
+    active = bookings.values("pk").distinct().count()  # counts distinct ids, not whole rows
     if active >= policy.max_active_per_email:
         raise BookingError(
             _(
@@ -416,47 +412,73 @@ def _check_cap(policy: BookingPolicy, request: Request, key: str, now: dt.dateti
         )
 
 
-def _free_seat(location: Location, start: dt.datetime, kind: str, now: dt.datetime) -> list[Slot]:
-    """The lowest free seat of one channel at `start`, locked (PostgreSQL: one row, skipping
-    rows other bookings hold right now); empty when there is none."""
-    return list(
-        Slot.objects.filter(location=location, start=start, channel=kind)
-        .filter(free_q(now))
-        .select_for_update(skip_locked=True)
-        .order_by("seat")
-        .only("id", "end")[:1]
+def _as_datetime(value: dt.datetime | str) -> dt.datetime:
+    """A datetime column read in plain SQL; SQLite gives UTC without a zone, or as text."""
+    parsed = value if isinstance(value, dt.datetime) else parse_datetime(value)
+    assert parsed is not None, value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _take_seat(
+    booking: Booking, start: dt.datetime, kind: str, now: dt.datetime
+) -> dt.datetime | None:
+    """Give the lowest free seat of one channel at `start` to the booking; its end, or None.
+
+    One statement: the UPDATE only matches a free slot (`rules.FREE_SQL`), which is the
+    guarantee on every database. On PostgreSQL the inner SELECT locks the seat with SKIP
+    LOCKED, so a booking passes over a seat another booking is taking right now instead of
+    queueing behind it. Plain SQL: this runs once per slot of every hold in a rush.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     )
+    table = Slot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET booking_id = %s, held_until = %s, free_from = NULL
+            WHERE id = (
+                SELECT id FROM {table}
+                WHERE tenant_id = %s AND location_id = %s AND start = %s AND channel = %s
+                  AND {FREE_SQL}
+                ORDER BY seat LIMIT 1{skip_locked}
+            ) AND {FREE_SQL}
+            RETURNING "end"
+            """,  # noqa: S608 - only the table name and fixed SQL are formatted in
+            [
+                booking.pk,
+                adapt(booking.hold_until),
+                booking.tenant_id,
+                booking.location_id,
+                adapt(start),
+                kind,
+                adapt(now),
+                adapt(now),
+                adapt(now),
+                adapt(now),
+            ],
+        )
+        row = cursor.fetchone()
+    return None if row is None else _as_datetime(row[0])
 
 
 def _take_slots(
     *, booking: Booking, first: dt.datetime, count: int, channel: str, now: dt.datetime
-) -> list[Slot]:
-    """Take `count` consecutive slots from `first` for the booking, or raise `BookingError`.
-
-    On PostgreSQL each candidate is locked with SKIP LOCKED, so a booking passes over a seat
-    another booking is taking right now instead of queueing behind it. The compare-and-set
-    UPDATE stays the guarantee on every database.
-    """
-    taken: list[Slot] = []
+) -> dt.datetime:
+    """Take `count` consecutive slots from `first` for the booking and return the end of the
+    last one, or raise `BookingError` (the caller's transaction then gives back the others)."""
     start = first
     kinds = CHANNEL_SLOTS[channel]
     for _step in range(count):
-        slot = next(
-            (
-                candidate
-                for kind in kinds
-                for candidate in _free_seat(booking.location, start, kind, now)
-                if Slot.objects.filter(pk=candidate.pk)
-                .filter(free_q(now))
-                .update(booking=booking, held_until=booking.hold_until, free_from=None)
-            ),
+        end = next(
+            (end for kind in kinds if (end := _take_seat(booking, start, kind, now)) is not None),
             None,
         )
-        if slot is None:
+        if end is None:
             raise taken_error()
-        taken.append(slot)
-        start = slot.end
-    return taken
+        start = end
+    return start
 
 
 def booking_hold(
@@ -475,39 +497,43 @@ def booking_hold(
 ) -> Booking:
     """Hold the slots from `start` for the request (online) or book them outright (staff).
 
-    1. The same idempotency key returns the booking made with it (double click, retry).
-    2. Services, quantities and combinations are checked; the cap per e-mail is checked under
+    1. Services, quantities and combinations are checked; the cap per e-mail is checked under
        a per-person lock.
+    2. The booking is written with a new code and the idempotency key. The database's unique
+       constraints refuse a second booking with the same key (double click, retry), and the
+       booking made with it is returned instead; a code the tenant has already (about once
+       in 10^11) is replaced by a new one. The API and the portal look the key up themselves
+       first, so a repeated submit is usually answered before it gets here.
     3. The slots are taken in order (see the module docstring); if one is gone, nothing stays.
     4. Online bookings wait for the e-mail link (`hold_minutes`); phone and internal ones are
        confirmed at once, the citizen is on the line.
     """
     now = now or timezone.now()
     tenant = request.location.tenant
-    existing = booking_by_idempotency_key(tenant, idempotency_key)
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return _booking_hold(
-                request=request,
-                start=start,
-                name=name,
-                email=email,
-                phone=phone,
-                channel=channel,
-                idempotency_key=idempotency_key,
-                language=language,
-                actor=actor,
-                now=now,
-                policy=policy or BookingPolicy.for_tenant(tenant),
-            )
-    except IntegrityError:
-        # The same submit may have won in another request a moment ago.
-        existing = booking_by_idempotency_key(tenant, idempotency_key)
-        if existing is not None:
-            return existing
-        raise
+    policy = policy or BookingPolicy.for_tenant(tenant)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _booking_hold(
+                    request=request,
+                    start=start,
+                    name=name,
+                    email=email,
+                    phone=phone,
+                    channel=channel,
+                    idempotency_key=idempotency_key,
+                    language=language,
+                    actor=actor,
+                    now=now,
+                    policy=policy,
+                )
+        except IntegrityError:
+            existing = booking_by_idempotency_key(tenant, idempotency_key)
+            if existing is not None:
+                return existing
+            if attempt:
+                raise
+    raise AssertionError("the loop returns or raises")
 
 
 def _booking_hold(
@@ -532,11 +558,11 @@ def _booking_hold(
     end = start + count * (first.end - first.start)
     key = email_key(email)
     _lock_person(key)
-    _check_cap(policy, request, key, now)
+    _check_cap(policy, request, key, idempotency_key, now)
     online = channel == BookingChannel.ONLINE
     booking = Booking.objects.create(
         tenant=tenant,
-        code=_new_code(tenant),
+        code=_new_code(),
         location=request.location,
         start=start,
         end=end,
@@ -554,9 +580,9 @@ def _booking_hold(
         created_at=now,
         confirmed_at=None if online else now,
     )
-    slots = _take_slots(booking=booking, first=start, count=count, channel=channel, now=now)
-    if slots[-1].end != end:  # slots of different lengths (the rule changed that day)
-        booking.end = slots[-1].end
+    last_end = _take_slots(booking=booking, first=start, count=count, channel=channel, now=now)
+    if last_end != end:  # slots of different lengths (the rule changed that day)
+        booking.end = last_end
         booking.save(update_fields=["end"])
     BookingItem.objects.bulk_create(
         [
@@ -696,7 +722,7 @@ def booking_reschedule(
     _first_slot(booking.location, start, booking.channel, now)
     old = list(Slot.objects.filter(booking=booking).values_list("pk", flat=True))
     policy = BookingPolicy.for_tenant(booking.tenant)
-    slots = _take_slots(
+    end = _take_slots(
         booking=booking, first=start, count=booking.slot_count, channel=booking.channel, now=now
     )
     # The new slots are never old ones: `free_q` does not match the booking's own slots.
@@ -704,7 +730,7 @@ def booking_reschedule(
         booking=None, free_from=now + dt.timedelta(minutes=policy.cancel_return_minutes)
     )
     previous = booking.start
-    booking.start, booking.end, booking.reminded_at = start, slots[-1].end, None
+    booking.start, booking.end, booking.reminded_at = start, end, None
     booking.save(update_fields=["start", "end", "reminded_at"])
     _booking_event(booking, "booking_rescheduled", actor, now, previous=previous.isoformat())
     if booking.email:
