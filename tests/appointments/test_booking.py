@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django_scopes import scope
 
@@ -243,6 +243,26 @@ def test_the_worker_jobs_expire_holds_and_keep_slots_ahead(scoped, world_a):
     assert Slot.objects.filter(start__date=new_day).count() == 72
 
 
+def test_the_mail_is_queued_in_the_bookings_transaction(world_a, settings):
+    """The database queue is an outbox: its row commits with the booking or not at all."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .conftest import build_office
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with scope(tenant=world_a.tenant):
+        office = build_office(world_a)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _hold(office)
+            (queued,) = DBTaskResult.objects.all()  # before any commit
+            assert queued.args_kwargs["args"][0] == "confirm_request"
+            raise RuntimeError("the process dies before the commit")
+        assert not Booking.objects.exists() and not DBTaskResult.objects.exists()
+        booking = _hold(office)
+    (queued,) = DBTaskResult.objects.all()
+    assert queued.args_kwargs["args"][:2] == ["confirm_request", booking.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_mails_wait_in_the_queue_until_the_worker_sends_them(
     world_a, smtp_server, settings, time_machine
@@ -336,17 +356,20 @@ def test_the_outlook_says_sold_out_only_for_known_locations_and_services(
     ).sold_out
     unknown_service = _outlook(scoped, world_a, start, services=[scoped.certificate.pk, 999999])
     assert not unknown_service.sold_out
-    assert not _outlook(scoped, world_a, start, location=999999).sold_out
+    assert _outlook(scoped, world_a, start).location_bookable
+    unknown_location = _outlook(scoped, world_a, start, location=999999)
+    assert not unknown_location.location_bookable and not unknown_location.sold_out
     with scope(tenant=world_b.tenant):
         theirs = _outlook(office_b, world_b, start, key="submit-1")
         assert theirs.replay is None and not theirs.sold_out  # their office is still free
         # Another tenant naming our location, service and key learns nothing.
         ours = _outlook(scoped, world_b, start, key="submit-1")
-        assert ours.replay is None and not ours.sold_out
+        assert ours.replay is None and not ours.location_bookable and not ours.sold_out
         mixed = _outlook(scoped, world_b, start, services=[office_b.certificate.pk])
         assert not mixed.sold_out
     services.rule_delete(rule=scoped.rule)  # the location takes no bookings any more
-    assert not _outlook(scoped, world_a, start).sold_out
+    without_rules = _outlook(scoped, world_a, start)
+    assert not without_rules.location_bookable and not without_rules.sold_out
 
 
 def test_a_booking_ends_with_its_last_slot(scoped):

@@ -232,9 +232,7 @@ def _resolve_items(items: list[tuple[int, int]]) -> tuple[tuple[Service, int], .
 
 
 def _location(value: int) -> Location:
-    # With its tenant: a hold needs it, and the join is cheaper than a query of its own.
-    locations = selectors.bookable_locations().select_related("tenant")
-    return resolve(locations, value, _("Unknown location."))
+    return resolve(selectors.bookable_locations(), value, _("Unknown location."))
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
@@ -344,7 +342,7 @@ class BookingSerializer(serializers.Serializer):
         allow_null=True, help_text="A held booking is released unless confirmed by then."
     )
     channel = booking_channel_field()
-    services = BookingItemOutSerializer(many=True, source="items.all")
+    services = BookingItemOutSerializer(many=True, source="service_items")
     name = serializers.CharField()
     email = serializers.CharField()
     phone = serializers.CharField()
@@ -430,13 +428,14 @@ def _request(params: dict[str, Any]) -> booking_services.Request:
     return booking_services.Request(location=params["location"], items=params["services"])
 
 
-def _booking_request(data: dict[str, Any]) -> booking_services.Request:
-    """Location and services of a booking body, or 400 naming the fields that are unknown."""
+def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_services.Request:
+    """Location and services of a booking body, or 400 naming the fields that are unknown.
+    Whether the location takes bookings the caller knows already (`hold_outlook`)."""
     errors = {}
-    try:
-        location = _location(data["location"])
-    except serializers.ValidationError as error:
-        errors["location"] = error.detail
+    if location_bookable:  # with its tenant, which the hold needs
+        location = Location.objects.select_related("tenant").get(pk=data["location"])
+    else:
+        errors["location"] = [_("Unknown location.")]
     try:
         items = _resolve_items([(item["service"], item["quantity"]) for item in data["services"]])
     except serializers.ValidationError as error:
@@ -482,7 +481,7 @@ class FreeTimes(AppointmentView):
 
 def _answer(booking: Booking, code: int = status.HTTP_200_OK) -> Response:
     """The booking as the services left it (they update the instance they are given)."""
-    prefetch_related_objects([booking], selectors.booking_items())
+    prefetch_related_objects([booking], selectors.booking_service_items())
     return Response(BookingSerializer(booking).data, status=code)
 
 
@@ -522,7 +521,7 @@ class BookingCreate(AppointmentView):
             return _answer(Booking.objects.get(pk=outlook.replay), status.HTTP_201_CREATED)
         if outlook.sold_out:
             raise taken_error()
-        booking_request = _booking_request(data)
+        booking_request = _booking_request(data, outlook.location_bookable)
         # Counted like the portal counts, once the time looked free: a 409 is no attempt.
         policy = BookingPolicy.for_tenant(self.token.tenant)
         if data["email"] and antibot.email_limited(policy, data["email"]):
@@ -563,7 +562,7 @@ class BookingDetail(BookingView):
         responses={200: BookingSerializer, **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(BookingSerializer(self.booking()).data)
+        return _answer(self.booking())
 
 
 @extend_schema(tags=["appointments"])

@@ -312,6 +312,7 @@ class Booking(TenantOwned):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     rescheduled_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    service_items: list[BookingItem]  # set by selectors.booking_service_items, not a column
 
     class Meta:
         verbose_name = _("appointment")

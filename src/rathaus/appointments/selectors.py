@@ -192,6 +192,13 @@ def booking_items() -> Prefetch:
     return Prefetch("items", queryset=BookingItem.objects.select_related("service"))
 
 
+def booking_service_items() -> Prefetch:
+    """The same as the list `booking.service_items`. A booking `booking_hold` has just made
+    has that list already, so answering with the new booking reads nothing back."""
+    items = BookingItem.objects.select_related("service")
+    return Prefetch("items", queryset=items, to_attr="service_items")
+
+
 def booking_by_idempotency_key(tenant: Tenant, key: str) -> Booking | None:
     """The booking an earlier submit with this key made (double click, retry), if any."""
     if not key:
@@ -207,7 +214,8 @@ class HoldOutlook:
     """What a booking request will meet, read before anything else is looked up."""
 
     replay: int | None  # the booking an earlier submit with the same key made
-    sold_out: bool  # known location and services, and no free slot at that time
+    location_bookable: bool  # the tenant's location, and it has booking rules
+    sold_out: bool  # bookable location, the tenant's services, and no free slot at that time
 
 
 def hold_outlook(
@@ -273,7 +281,11 @@ def hold_outlook(
         )
         replay, location_bookable, known_services, slots, free = cursor.fetchone()
     known = bool(location_bookable) and bool(services) and known_services == len(services)
-    return HoldOutlook(replay=replay, sold_out=known and bool(slots) and not free)
+    return HoldOutlook(
+        replay=replay,
+        location_bookable=bool(location_bookable),
+        sold_out=known and bool(slots) and not free,
+    )
 
 
 def booking_by_code(code: str) -> Booking | None:

@@ -584,12 +584,12 @@ def _booking_hold(
     if last_end != end:  # slots of different lengths (the rule changed that day)
         booking.end = last_end
         booking.save(update_fields=["end"])
-    BookingItem.objects.bulk_create(
+    booking.service_items = BookingItem.objects.bulk_create(
         [
             BookingItem(tenant=tenant, booking=booking, service=service, quantity=quantity)
             for service, quantity in request.items
         ]
-    )
+    )  # see selectors.booking_service_items
     _booking_event(
         booking,
         "booking_held" if online else "booking_confirmed",

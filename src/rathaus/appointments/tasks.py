@@ -11,7 +11,8 @@ import smtplib
 
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import default_task_backend, task
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, default_task_backend, task, task_backends
+from django_tasks_db import DatabaseBackend
 
 from . import mails
 from .models import Booking
@@ -40,7 +41,16 @@ def booking_mail(kind: str, booking_pk: int, tenant_pk: int, attempt: int = 1) -
 
 
 def booking_mail_later(kind: str, booking: Booking) -> None:
-    """Queue the mail once the calling service's transaction has committed."""
+    """Queue the mail with the calling service's transaction.
+
+    The database queue writes its row in that transaction (an outbox): the mail is queued
+    exactly when the booking commits, also when the process dies right after the commit,
+    and without a commit of its own. Other backends (the immediate one of tests and
+    development) run the task once the transaction has committed.
+    """
     assert kind in SENDERS
     pk, tenant = booking.pk, booking.tenant_id
-    transaction.on_commit(lambda: booking_mail.enqueue(kind, pk, tenant))
+    if isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend):
+        booking_mail.enqueue(kind, pk, tenant)
+    else:
+        transaction.on_commit(lambda: booking_mail.enqueue(kind, pk, tenant))
