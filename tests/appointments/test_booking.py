@@ -114,6 +114,35 @@ def test_one_email_may_hold_only_the_capped_number_per_service(scoped):
     _hold(scoped, start=at(DAY, 11))
 
 
+def test_what_counts_towards_the_cap(scoped):
+    """Active appointments of the address for one of the services, still to come: confirmed
+    ones and holds not yet run out. Not: cancelled, run-out holds, past ones, other services,
+    other addresses, and the booking of a repeated submit."""
+    policy = BookingPolicy.for_tenant(scoped.location.tenant)
+    policy.max_active_per_email = 1
+    policy.save()
+    cancelled = _hold(scoped, start=at(DAY, 9))
+    services.booking_cancel(booking=cancelled, now=NOW)
+    _hold(scoped, start=at(DAY, 9, 10), now=NOW - dt.timedelta(minutes=20))  # hold ran out
+    past = _hold(scoped, start=at(DAY, 9, 20))
+    services.booking_confirm(booking=past, now=NOW)
+    Booking.objects.filter(pk=past.pk).update(end=NOW - dt.timedelta(minutes=1))
+    services.booking_hold(
+        request=scoped.request((scoped.pickup, 1)),
+        start=at(DAY, 9, 30),
+        name="Ada",
+        email="ada@example.org",
+        now=NOW,
+    )
+    _hold(scoped, start=at(DAY, 9, 40), email="bob@example.org")
+    kept = _hold(scoped, start=at(DAY, 10), idempotency_key="form-1")  # counts from now on
+    assert _hold(scoped, start=at(DAY, 10), idempotency_key="form-1").pk == kept.pk
+    services.booking_confirm(booking=kept, now=NOW)
+    with pytest.raises(services.BookingError) as capped:
+        _hold(scoped, start=at(DAY, 11))
+    assert capped.value.code == "cap"
+
+
 def test_the_same_submit_twice_books_once(scoped):
     first = _hold(scoped, idempotency_key="form-123")
     again = _hold(scoped, idempotency_key="form-123")

@@ -104,7 +104,10 @@ class BookingPolicy(models.Model):
     def for_tenant(cls, tenant: Tenant) -> BookingPolicy:
         """The municipality's rules: its saved row, or the defaults (unsaved) until someone
         saves the booking rules page. A read never writes."""
-        return cls.objects.filter(tenant=tenant).first() or cls(tenant=tenant)
+        try:
+            return cls.objects.get(tenant=tenant)  # get(): no ordering to build, unlike first()
+        except cls.DoesNotExist:
+            return cls(tenant=tenant)
 
 
 class OpeningHours(TenantOwned):

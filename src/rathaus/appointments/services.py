@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -390,17 +390,33 @@ def _lock_person(email: str) -> None:
 def _check_cap(
     policy: BookingPolicy, request: Request, key: str, idempotency_key: str, now: dt.datetime
 ) -> None:
+    """Refuse a booking beyond the cap of active appointments per address and service:
+    confirmed ones and holds not run out, still to come, for one of the services. A repeated
+    submit (same idempotency key) is answered with its booking, so its booking does not count.
+    Plain SQL: the ORM took longer to build this count than anything else in a hold."""
     if not key:
         return
-    bookings = Booking.objects.filter(
-        tenant=request.location.tenant,
-        email_key=key,
-        end__gt=now,
-        items__service__in=[s for s, _q in request.items],
-    ).filter(Q(status=BookingStatus.CONFIRMED) | Q(status=BookingStatus.HELD, hold_until__gt=now))
-    if idempotency_key:  # a repeated submit is answered with its booking, not refused
-        bookings = bookings.exclude(idempotency_key=idempotency_key)
-    active = bookings.values("pk").distinct().count()  # counts distinct ids, not whole rows
+    services = [service.pk for service, _quantity in request.items]
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [request.location.tenant_id, key, adapt(now), *services]
+    params += [BookingStatus.CONFIRMED.value, BookingStatus.HELD.value, adapt(now)]
+    same_submit = ""
+    if idempotency_key:
+        same_submit = "AND b.idempotency_key <> %s"
+        params.append(idempotency_key)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT COUNT(DISTINCT b.id)
+            FROM {Booking._meta.db_table} AS b
+            JOIN {BookingItem._meta.db_table} AS i ON i.booking_id = b.id
+            WHERE b.tenant_id = %s AND b.email_key = %s AND b."end" > %s
+              AND i.service_id IN ({", ".join(["%s"] * len(services))})
+              AND (b.status = %s OR (b.status = %s AND b.hold_until > %s)) {same_submit}
+            """,  # noqa: S608 - only table names and placeholders are formatted in
+            params,
+        )
+        (active,) = cursor.fetchone()
     if active >= policy.max_active_per_email:
         raise BookingError(
             _(
