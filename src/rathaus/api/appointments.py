@@ -432,10 +432,16 @@ def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_s
     """Location and services of a booking body, or 400 naming the fields that are unknown.
     Whether the location takes bookings the caller knows already (`hold_outlook`)."""
     errors = {}
-    if location_bookable:  # with its tenant, which the hold needs
-        location = Location.objects.select_related("tenant").get(pk=data["location"])
-    else:
-        errors["location"] = [_("Unknown location.")]
+    # With its tenant, which the hold needs; a location removed a moment ago is unknown too.
+    locations = Location.objects.select_related("tenant")
+    try:
+        location = resolve(
+            locations if location_bookable else locations.none(),
+            data["location"],
+            _("Unknown location."),
+        )
+    except serializers.ValidationError as error:
+        errors["location"] = error.detail
     try:
         items = _resolve_items([(item["service"], item["quantity"]) for item in data["services"]])
     except serializers.ValidationError as error:
