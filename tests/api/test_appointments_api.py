@@ -14,7 +14,8 @@ import time_machine
 from django.core import mail
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django.utils.translation import gettext
 from django_scopes import scope
@@ -248,6 +249,22 @@ def test_a_taken_time_is_409_with_a_translated_message(api, office, world_a):
         },
     ).json()["times"]
     assert "2026-12-01T10:00:00+01:00" not in times
+
+
+def test_a_taken_time_costs_two_queries_and_a_hold_reads_nothing_twice(api, office):
+    """The losers of a rush: the token's row and one look (`selectors.hold_outlook`). A hold
+    reads the offers once (the API and the hold share them) and never reads its items back."""
+    for email in ("a@example.org", "b@example.org"):  # both online seats at 10:00
+        assert book(api, office, email=email).status_code == 201
+    with CaptureQueriesContext(connection) as taken:
+        assert book(api, office, email="c@example.org").status_code == 409
+    assert len(taken.captured_queries) == 2, [q["sql"] for q in taken.captured_queries]
+    with CaptureQueriesContext(connection) as held:
+        assert book(api, office, at(DAY, 11), email="d@example.org").status_code == 201
+    reads = [q["sql"] for q in held.captured_queries if q["sql"].startswith("SELECT")]
+    assert sum("appointments_offeredservice" in sql for sql in reads) == 1
+    assert not any('FROM "appointments_bookingitem"' in sql for sql in reads)
+    assert not any('FROM "catalog_service"' in sql for sql in reads)
 
 
 def test_the_same_idempotency_key_books_once(api, office, world_a, world_b):

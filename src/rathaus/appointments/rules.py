@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
@@ -51,20 +51,26 @@ def free_q(now: dt.datetime) -> Q:
 FREE_SQL = "(booking_id IS NULL OR held_until < %s) AND (free_from IS NULL OR free_from <= %s)"
 
 
+def offers_at(location: Location, service_ids: Sequence[int]) -> dict[int, OfferedService]:
+    """The location's offers of these services, with their services, by service id."""
+    offers = OfferedService.objects.filter(location=location, service__in=service_ids)
+    return {offer.service_id: offer for offer in offers.select_related("service")}
+
+
 @dataclass(frozen=True)
 class Request:
     """What a citizen wants: services with quantities at one location."""
 
     location: Location
     items: tuple[tuple[Service, int], ...]
+    # The location's offers of these services when the caller has read them already (the API
+    # takes the services from them); otherwise `offered()` reads them.
+    offers: dict[int, OfferedService] | None = field(default=None, compare=False, repr=False)
 
     def offered(self) -> dict[int, OfferedService]:
-        return {
-            o.service_id: o
-            for o in OfferedService.objects.filter(
-                location=self.location, service__in=[s for s, _q in self.items]
-            ).select_related("service")
-        }
+        if self.offers is not None:
+            return self.offers
+        return offers_at(self.location, [service.pk for service, _q in self.items])
 
 
 def request_check(request: Request) -> int:
