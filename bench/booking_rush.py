@@ -341,19 +341,56 @@ def noop_run(clients: int, workers: int) -> dict:
 
 
 def warm_up(port: int, setup: dict, workers: int) -> None:
-    """Every worker imports Django and opens its database connection before the rush."""
+    """Every worker does its first-request work before the rush, as on a server that has been
+    running for a while: a worker's first request imports the views and loads the
+    translations (about a second of CPU here), and its first booking request the rest.
+
+    Requests from several threads at once, so that every worker gets some (one after the
+    other, the same idle worker may take them all): each asks for the free days (none yet)
+    and tries to book the day before its release (400, nothing is booked).
+    """
     params = f"location={setup['location']}&services={setup['service']}:1"
-    for _ in range(workers * 4):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request(
-            "GET",
-            f"/api/v1/appointments/availability/days/?{params}",
-            headers={"Authorization": f"Bearer {setup['token']}"},
-        )
-        response = conn.getresponse()
-        body = json.loads(response.read())
-        assert response.status == 200 and body["days"] == [], body  # nothing released yet
-        conn.close()
+    auth = {"Authorization": f"Bearer {setup['token']}"}
+    body = {
+        "location": setup["location"],
+        "services": [{"service": setup["service"], "quantity": 1}],
+        "start": setup["starts"][0],
+        "name": "Warm-up",
+    }
+
+    def one_client(number: int) -> None:
+        for attempt in range(4):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", f"/api/v1/appointments/availability/days/?{params}", headers=auth)
+            response = conn.getresponse()
+            days = json.loads(response.read())
+            assert response.status == 200 and days["days"] == [], days  # nothing released yet
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            headers = {**auth, "Content-Type": "application/json"}
+            data = json.dumps({**body, "email": f"warm-up-{number}-{attempt}@example.org"})
+            conn.request("POST", "/api/v1/appointments/bookings/", data, headers)  # own address:
+            # the daily limit per address counts attempts
+            response = conn.getresponse()
+            refused = json.loads(response.read())
+            assert response.status == 400 and "start" in refused, refused  # not released yet
+            conn.close()
+
+    failures: list[BaseException] = []
+
+    def client_or_failure(number: int) -> None:
+        try:
+            one_client(number)
+        except (AssertionError, OSError, http.client.HTTPException) as failure:
+            failures.append(failure)
+
+    threads = [threading.Thread(target=client_or_failure, args=(n,)) for n in range(2 * workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        sys.exit(f"warm-up failed: {failures[0]!r}")
 
 
 def report(rush: Rush, wall: float, check: dict, setup: dict, tracebacks: int) -> dict:
