@@ -114,6 +114,33 @@ def test_one_email_may_hold_only_the_capped_number_per_service(scoped):
     _hold(scoped, start=at(DAY, 11))
 
 
+def test_a_second_click_and_the_expiry_job_never_undo_a_confirmation(scoped):
+    """Copies loaded before the first click (a second click on the link, the expiry job's
+    list) find the booking confirmed: one event, and the slots stay with the booking."""
+    booking = _hold(scoped)
+    second_click = Booking.objects.get(pk=booking.pk)
+    job_copy = Booking.objects.get(pk=booking.pk)
+    services.booking_confirm(booking=booking, now=NOW)
+    assert services.booking_confirm(booking=second_click, now=NOW).status == BookingStatus.CONFIRMED
+    services._expire(job_copy, NOW + dt.timedelta(minutes=11))
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert Slot.objects.filter(booking=booking).count() == booking.slot_count
+    activities = list(
+        Event.objects.filter(subject_kind="booking", subject_id=booking.pk).values_list(
+            "activity", flat=True
+        )
+    )
+    assert sorted(activities) == ["booking_confirmed", "booking_held"]
+    # A hold cancelled meanwhile is not confirmed by a link loaded before.
+    other = _hold(scoped, start=at(DAY, 11), email="bob@example.org")
+    stale = Booking.objects.get(pk=other.pk)
+    services.booking_cancel(booking=other, now=NOW)
+    with pytest.raises(services.BookingError) as refused:
+        services.booking_confirm(booking=stale, now=NOW)
+    assert refused.value.code == "not_active"
+
+
 def test_what_counts_towards_the_cap(scoped):
     """Active appointments of the address for one of the services, still to come: confirmed
     ones and holds not yet run out. Not: cancelled, run-out holds, past ones, other services,

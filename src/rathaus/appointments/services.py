@@ -645,6 +645,10 @@ def _booking_event(
     )
 
 
+def _not_confirmable() -> BookingError:
+    return BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
+
+
 def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
     """The citizen clicked the e-mail link. Idempotent; raises `BookingError` once the hold ran
     out (`expired`) or the booking was cancelled or served meanwhile (`not_active`).
@@ -657,19 +661,30 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
     if booking.status == BookingStatus.CONFIRMED:
         return booking
     if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
-        raise BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
+        raise _not_confirmable()
     if booking.status == BookingStatus.HELD and booking.hold_until and booking.hold_until >= now:
         with transaction.atomic():
+            # Compare-and-set: of two clicks on the link at once, one confirms (one event, one
+            # mail); the other finds the booking confirmed and returns it.
+            won = Booking.objects.filter(pk=booking.pk, status=BookingStatus.HELD).update(
+                status=BookingStatus.CONFIRMED, confirmed_at=now, hold_until=None
+            )
             kept = Slot.objects.filter(booking=booking).update(held_until=None)
-            if kept == booking.slot_count:
-                booking.status = BookingStatus.CONFIRMED
-                booking.confirmed_at = now
-                booking.hold_until = None
-                booking.save(update_fields=["status", "confirmed_at", "hold_until"])
+            if won and kept == booking.slot_count:
+                booking.status, booking.confirmed_at, booking.hold_until = (
+                    BookingStatus.CONFIRMED,
+                    now,
+                    None,
+                )
                 _booking_event(booking, "booking_confirmed", None, now)
                 booking_mail_later("confirmed", booking)
                 return booking
             transaction.set_rollback(True)
+        booking.refresh_from_db(fields=["status", "confirmed_at", "hold_until"])
+        if booking.status == BookingStatus.CONFIRMED:
+            return booking
+        if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+            raise _not_confirmable()
     if booking.status == BookingStatus.HELD:
         _expire(booking, now)
     raise BookingError(
@@ -680,11 +695,14 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
 
 @transaction.atomic
 def _expire(booking: Booking, now: dt.datetime) -> None:
+    """A hold that ran out gives its slots back. Compare-and-set on the status: a booking that
+    another request confirmed or expired meanwhile keeps its slots and logs nothing."""
+    held = Booking.objects.filter(pk=booking.pk, status=BookingStatus.HELD)
+    if not held.update(status=BookingStatus.EXPIRED):
+        return
+    booking.status = BookingStatus.EXPIRED
     Slot.objects.filter(booking=booking).update(booking=None, held_until=None)
-    if booking.status == BookingStatus.HELD:
-        booking.status = BookingStatus.EXPIRED
-        booking.save(update_fields=["status"])
-        _booking_event(booking, "booking_expired", None, now)
+    _booking_event(booking, "booking_expired", None, now)
 
 
 def holds_expire(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
