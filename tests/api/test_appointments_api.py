@@ -253,7 +253,8 @@ def test_a_taken_time_is_409_with_a_translated_message(api, office, world_a):
 
 def test_a_taken_time_costs_two_queries_and_a_hold_reads_nothing_twice(api, office):
     """The losers of a rush: the token's row and one look (`selectors.hold_outlook`). A hold
-    reads the offers once (the API and the hold share them) and never reads its items back."""
+    reads the offers once (the API and the hold share them) and never reads its items back;
+    a booking's page reads them once."""
     for email in ("a@example.org", "b@example.org"):  # both online seats at 10:00
         assert book(api, office, email=email).status_code == 201
     with CaptureQueriesContext(connection) as taken:
@@ -265,6 +266,11 @@ def test_a_taken_time_costs_two_queries_and_a_hold_reads_nothing_twice(api, offi
     assert sum("appointments_offeredservice" in sql for sql in reads) == 1
     assert not any('FROM "appointments_bookingitem"' in sql for sql in reads)
     assert not any('FROM "catalog_service"' in sql for sql in reads)
+    code = book(api, office, at(DAY, 11, 10), email="e@example.org").json()["code"]
+    with CaptureQueriesContext(connection) as detail:
+        assert api.get(f"{BOOKINGS}{code}/").status_code == 200
+    items = [q for q in detail.captured_queries if 'FROM "appointments_bookingitem"' in q["sql"]]
+    assert len(items) == 1  # the booking's services are read once
 
 
 def test_the_same_idempotency_key_books_once(api, office, world_a, world_b):

@@ -563,7 +563,9 @@ class BookingView(AppointmentView):
     lookup_field = "code"
 
     def booking(self) -> Booking:
-        booking = selectors.booking_by_code(self.kwargs["code"])
+        booking = selectors.booking_by_code(
+            self.kwargs["code"], items=selectors.booking_service_items()
+        )
         if booking is None:
             raise Http404
         return booking

@@ -288,11 +288,13 @@ def hold_outlook(
     )
 
 
-def booking_by_code(code: str) -> Booking | None:
+def booking_by_code(code: str, items: Prefetch | None = None) -> Booking | None:
+    """The booking with this code, its location and its items (`booking_items()` unless the
+    caller wants them another way, e.g. `booking_service_items()`)."""
     return (
         Booking.objects.filter(code=code.strip().upper())
         .select_related("location")
-        .prefetch_related(booking_items())
+        .prefetch_related(items or booking_items())
         .first()
     )
 
