@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict
 
 from _common import ROOT, throwaway_database
-from booking_rush import RELEASE, SETUP, STARTS, django
+from booking_rush import RELEASE, SETUP, STARTS, app_env, django
 
 BENCH_DB = "rathaus_bench_cost"
 HOLDS = STARTS * 5  # the office's 200 online slots
@@ -43,16 +43,7 @@ def main() -> None:
     if not url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (see the docstring).")
     with throwaway_database(url, BENCH_DB) as db, tempfile.TemporaryDirectory() as data_dir:
-        env = {
-            "DATABASE_URL": db,
-            "RATHAUS_DATA_DIR": data_dir,
-            "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
-            "RATHAUS_DB_CONN_MAX_AGE": "60",
-            "RATHAUS_LOG_LEVEL": "ERROR",
-            "RATHAUS_ALLOWED_HOSTS": "testserver",
-            "DJANGO_SETTINGS_MODULE": "rathaus.settings",
-        }
-        os.environ.update(env)
+        os.environ.update({**app_env(db, data_dir), "RATHAUS_ALLOWED_HOSTS": "testserver"})
         setup = django({**os.environ}, SETUP % {"starts": STARTS, "counters": 5, "slots": HOLDS})
         django({**os.environ}, RELEASE % {"rule": setup["rule"], "at": "00:00:00"})
         measure(setup, args.profile, args.sql)

@@ -265,17 +265,20 @@ def fresh_database_run(url: str, clients: int, workers: int) -> dict:
     """One rush on a database made for it, dropped afterwards."""
     with throwaway_database(url, BENCH_DB) as bench_url, tempfile.TemporaryDirectory() as data_dir:
         smtp = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": bench_url,
-            "RATHAUS_DATA_DIR": data_dir,
-            "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
-            "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
-            "RATHAUS_LOG_LEVEL": "ERROR",  # 1,800 answers 409 by design; no log lines
-            "RATHAUS_SMTP_PORT": str(smtp),
-            "DJANGO_SETTINGS_MODULE": "rathaus.settings",
-        }
+        env = {**os.environ, **app_env(bench_url, data_dir), "RATHAUS_SMTP_PORT": str(smtp)}
         return run(env, clients, workers, smtp)
+
+
+def app_env(database_url: str, data_dir: str) -> dict[str, str]:
+    """The settings the app runs with in the booking benchmarks (also `booking_cost.py`)."""
+    return {
+        "DATABASE_URL": database_url,
+        "RATHAUS_DATA_DIR": data_dir,
+        "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
+        "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
+        "RATHAUS_LOG_LEVEL": "ERROR",  # 1,800 answers 409 by design; no log lines
+        "DJANGO_SETTINGS_MODULE": "rathaus.settings",
+    }
 
 
 def run(env: dict[str, str], clients: int, workers: int, smtp: int) -> dict:

@@ -645,10 +645,6 @@ def _booking_event(
     )
 
 
-def _not_confirmable() -> BookingError:
-    return BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
-
-
 def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
     """The citizen clicked the e-mail link. Idempotent; raises `BookingError` once the hold ran
     out (`expired`) or the booking was cancelled or served meanwhile (`not_active`).
@@ -658,10 +654,6 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
     booking expires instead of being confirmed with a missing slot.
     """
     now = now or timezone.now()
-    if booking.status == BookingStatus.CONFIRMED:
-        return booking
-    if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
-        raise _not_confirmable()
     if booking.status == BookingStatus.HELD and booking.hold_until and booking.hold_until >= now:
         with transaction.atomic():
             # Compare-and-set: of two clicks on the link at once, one confirms (one event, one
@@ -681,10 +673,10 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
                 return booking
             transaction.set_rollback(True)
         booking.refresh_from_db(fields=["status", "confirmed_at", "hold_until"])
-        if booking.status == BookingStatus.CONFIRMED:
-            return booking
-        if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
-            raise _not_confirmable()
+    if booking.status == BookingStatus.CONFIRMED:
+        return booking
+    if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        raise BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
     if booking.status == BookingStatus.HELD:
         _expire(booking, now)
     raise BookingError(
