@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Location
 from rathaus.core.models import Role
+from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
 
 from . import services
@@ -32,7 +31,6 @@ from .setup_forms import (
 )
 
 SETUP_ROLES = (Role.TEAM_LEAD,)  # tenant admins are always allowed (role_required)
-PAGE_SIZE = 25
 
 
 @role_required(*SETUP_ROLES)
@@ -43,11 +41,10 @@ def location_list(request: HttpRequest) -> HttpResponse:
     ).order_by("name")
     if query:
         locations = locations.filter(Q(name__icontains=query) | Q(street__icontains=query))
-    page = Paginator(locations, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "appointments/setup/location_list.html",
-        {"page": page, "q": query, "querystring": urlencode({"q": query}) if query else ""},
+        {**paged(request, locations), "q": query},
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,11 +17,11 @@ from rathaus.catalog.forms import ArticleForm, ServiceForm
 from rathaus.catalog.models import Article, Service, ServiceStatus
 from rathaus.core.exports import csv_response
 from rathaus.core.models import OrgUnit, Role
+from rathaus.core.paging import paged
 from rathaus.core.permissions import has_role, role_required, tenant_required
 from rathaus.core.selectors import events_of_subject
 
 EDITOR = Role.KNOWLEDGE_EDITOR
-PAGE_SIZE = 25
 
 
 def _is_editor(request: HttpRequest) -> bool:
@@ -75,16 +74,12 @@ def service_list(request: HttpRequest) -> HttpResponse:
     services, params = _filtered_services(request)
     if request.GET.get("format") == "csv":
         return _services_csv(services)
-    page = Paginator(services, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "catalog/service_list.html",
         {
-            "page": page,
+            **paged(request, services),
             "params": params,
-            "querystring": query.urlencode(),
             "units": OrgUnit.objects.order_by("path"),
             "statuses": ServiceStatus.choices,
             "is_editor": _is_editor(request),
@@ -191,16 +186,12 @@ def _filtered_articles(request: HttpRequest) -> tuple[object, dict[str, str]]:
 @tenant_required
 def article_list(request: HttpRequest) -> HttpResponse:
     articles, params = _filtered_articles(request)
-    page = Paginator(articles, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "catalog/article_list.html",
         {
-            "page": page,
+            **paged(request, articles),
             "params": params,
-            "querystring": query.urlencode(),
             "is_editor": _is_editor(request),
         },
     )
@@ -208,10 +199,9 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(EDITOR)
 def article_review(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.articles_due_for_review(), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    return render(
+        request, "catalog/article_review.html", paged(request, selectors.articles_due_for_review())
     )
-    return render(request, "catalog/article_review.html", {"page": page})
 
 
 @tenant_required

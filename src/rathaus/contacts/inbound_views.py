@@ -7,7 +7,6 @@ from collections import Counter
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rathaus.core.models import Role
+from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
 
 from . import inbound
@@ -23,7 +23,6 @@ from .models import Contact, Mailbox, QuarantinedMail
 
 MAIL_ROLES = (Role.KC_AGENT, Role.TEAM_LEAD)
 MAX_UPLOAD_FILES = 50
-PAGE_SIZE = 25
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -42,12 +41,15 @@ class EmlUploadForm(forms.Form):
 
 @role_required(*MAIL_ROLES)
 def email_queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(inbound.email_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     quarantined = QuarantinedMail.objects.filter(resolved_at__isnull=True).count()
     return render(
         request,
         "contacts/inbound/queue.html",
-        {"page": page, "quarantined": quarantined, "form": EmlUploadForm()},
+        {
+            **paged(request, inbound.email_queue()),
+            "quarantined": quarantined,
+            "form": EmlUploadForm(),
+        },
     )
 
 
@@ -99,8 +101,7 @@ def email_upload(request: HttpRequest) -> HttpResponse:
 @role_required(*MAIL_ROLES)
 def quarantine(request: HttpRequest) -> HttpResponse:
     rows = QuarantinedMail.objects.filter(resolved_at__isnull=True).defer("raw")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "contacts/inbound/quarantine.html", {"page": page})
+    return render(request, "contacts/inbound/quarantine.html", paged(request, rows))
 
 
 @role_required(*MAIL_ROLES)

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from rathaus.catalog.selectors import services_of_units
 from rathaus.core.clients import client_ip
 from rathaus.core.exports import csv_response
 from rathaus.core.models import Membership, Role, Tenant
+from rathaus.core.paging import PAGE_SIZE, paged
 from rathaus.core.permissions import has_role, role_required
 from rathaus.core.selectors import events_of_subject, units_visible_to
 from rathaus.core.services import attempt_count
@@ -40,7 +40,6 @@ from .models import Attachment, Case, CaseStatus, Channel, Contact, Outcome
 
 DESK_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD)
 CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
-PAGE_SIZE = 25
 STATUS_ATTEMPTS = 10  # per address and quarter of an hour on the citizen status page
 STATUS_WINDOW = 15 * 60
 
@@ -158,12 +157,11 @@ def citizen_history(request: HttpRequest) -> HttpResponse:
 def callbacks(request: HttpRequest) -> HttpResponse:
     everyone = has_role(request, Role.TEAM_LEAD) and request.GET.get("all") == "1"
     rows = selectors.callbacks_open(None if everyone else request.user)  # type: ignore[arg-type]
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "contacts/callbacks.html",
         {
-            "page": page,
+            **paged(request, rows),  # the pager keeps `all=1`
             "everyone": everyone,
             "now": timezone.now(),
             "is_lead": has_role(request, Role.TEAM_LEAD),
@@ -254,16 +252,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     if request.GET.get("format") == "csv":
         return _cases_csv(cases)
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "contacts/inbox.html",
         {
-            "page": page,
+            **paged(request, cases),
             "filters": filters,
-            "querystring": query.urlencode(),
             "now": timezone.now(),
             "nearly_due": selectors.nearly_due_limit(request.tenant),  # type: ignore[attr-defined]
             "statuses": CaseStatus.choices,
