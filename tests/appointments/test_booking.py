@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django_scopes import scope
 
-from rathaus.appointments import links, selectors, services
+from rathaus.appointments import links, selectors, services, tasks
 from rathaus.appointments.models import CHANNEL_SLOTS, Booking, BookingPolicy, BookingStatus, Slot
 from rathaus.appointments.rules import free_q
 from rathaus.core.models import Event
@@ -343,6 +343,9 @@ def test_mails_wait_in_the_queue_until_the_worker_sends_them(
     first, retry = DBTaskResult.objects.order_by("enqueued_at")
     assert first.status == "FAILED" and "Connection refused" in first.traceback
     assert retry.status == "READY" and retry.args_kwargs["args"][-1] == 2
+    # Not given up yet: the office's list of undelivered e-mails stays empty.
+    with scope(tenant=world_a.tenant):
+        assert selectors.undelivered_mails(now=booking.created_at) == []
     call_command("db_worker", batch=True, verbosity=0)  # not due yet: nothing is sent
     assert retry.__class__.objects.get(pk=retry.pk).status == "READY"
     settings.EMAIL_PORT = smtp_server.port  # the mail server is back
@@ -355,6 +358,20 @@ def test_mails_wait_in_the_queue_until_the_worker_sends_them(
     call_command("db_worker", batch=True, verbosity=0)
     _request, cancelled = smtp_server.messages
     assert booking.code in cancelled.get_body(("plain",)).get_content()
+    with scope(tenant=world_a.tenant):
+        outcomes = Event.objects.filter(activity__startswith="booking_mail_")
+        assert [(e.activity, e.payload["mail"]) for e in outcomes] == [
+            ("booking_mail_sent", "confirm_request"),
+            ("booking_mail_sent", "cancelled"),
+        ]
+    # The last retry fails too: now the mail is given up on, and the office sees it.
+    settings.EMAIL_PORT = 1
+    with pytest.raises(ConnectionRefusedError):
+        tasks.booking_mail.call("cancelled", booking.pk, world_a.tenant.pk, 4)
+    assert DBTaskResult.objects.filter(status="READY").count() == 0  # no fifth try
+    with scope(tenant=world_a.tenant):
+        (given_up,) = selectors.undelivered_mails(now=booking.created_at)
+    assert given_up.kind == "cancelled" and given_up.error == "ConnectionRefusedError"
 
 
 def _outlook(office, world, start, channel="online", now=NOW, key="", location=None, services=None):

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import formats, timezone
@@ -18,20 +18,12 @@ from rathaus.core.exports import csv_response
 from rathaus.core.models import Role
 from rathaus.core.permissions import role_required
 
+from . import selectors
 from .figures import day_service_rows, office_figures
 
 FIGURE_ROLES = (Role.TEAM_LEAD, Role.CONTROLLER, Role.OFFICE_STAFF)  # tenant admins always
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
-
-
-def _office_locations() -> QuerySet[Location]:
-    """Locations with bookable capacity or counters: the citizen offices."""
-    return (
-        Location.objects.filter(Q(rules__isnull=False) | Q(counters__isnull=False))
-        .distinct()
-        .order_by("name")
-    )
 
 
 class FiguresForm(forms.Form):
@@ -100,7 +92,7 @@ def _location_or_404(request: HttpRequest, value: str) -> Location | None:
 def figures(request: HttpRequest) -> HttpResponse:
     data = _query(request)
     location = _location_or_404(request, data["location"])
-    form = FiguresForm(data, locations=_office_locations())
+    form = FiguresForm(data, locations=selectors.office_locations())
     if not form.is_valid():
         return render(
             request, "appointments/figures/dashboard.html", {"form": form, "figures": None}

@@ -116,6 +116,24 @@ class PlanForm(forms.Form):
         _style(self)
 
 
+class MailFilterForm(forms.Form):
+    location = SafeModelChoiceField(
+        label=_("Location"), queryset=Location.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "location", locations)
+        self.fields["location"].empty_label = _("All locations")
+        _style(self)
+
+
+class MailResendForm(forms.Form):
+    """The address to send to again (the page writes one small form per row itself)."""
+
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+
+
 class PhoneRequestForm(forms.Form):
     """What the caller wants: location, services and how many of each (read from the query)."""
 

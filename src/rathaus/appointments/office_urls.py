@@ -23,6 +23,8 @@ urlpatterns = [
     path("office/phone/", views.phone_booking, name="phone_booking"),
     path("office/plan/", views.day_plan, name="day_plan"),
     path("office/plan/<int:pk>/cancel/", views.booking_cancel, name="office_booking_cancel"),
+    path("office/mails/", views.undelivered_mails, name="undelivered_mails"),
+    path("office/mails/<int:pk>/<slug:kind>/resend/", views.mail_resend, name="mail_resend"),
     path("office/kiosk/<int:pk>/<str:token>/", views.kiosk, name="kiosk"),
     path("office/kiosk/<int:pk>/<str:token>/ticket/", views.kiosk_issue, name="kiosk_issue"),
     path(

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
 from rathaus.core.models import Role, Tenant
+from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
 from rathaus.core.tenancy import tenant_context
 
@@ -47,12 +48,14 @@ from .office_forms import (
     CheckInForm,
     CounterChoiceForm,
     FinishForm,
+    MailFilterForm,
+    MailResendForm,
     PhoneBookingForm,
     PhoneRequestForm,
     PlanForm,
     TransferForm,
 )
-from .rules import class_for
+from .rules import MAIL_KINDS, class_for
 from .tickets import render_ticket, wait_minutes
 
 OFFICE_ROLES = (Role.OFFICE_STAFF, Role.TEAM_LEAD)  # tenant admins pass role_required anyway
@@ -269,20 +272,16 @@ def display_calls(request: HttpRequest, location: Location, token: str) -> HttpR
 # --- staff: locations ------------------------------------------------------------------------
 
 
-def _office_locations() -> QuerySet[Location]:
-    return (
-        Location.objects.filter(Q(counters__isnull=False) | Q(offered__isnull=False))
-        .distinct()
-        .order_by("name")
-    )
-
-
 @role_required(*OFFICE_ROLES)
 def office(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/office/home.html",
-        {"locations": _office_locations(), "counter": _session_counter(request)},
+        {
+            "locations": selectors.office_locations(),
+            "counter": _session_counter(request),
+            "undelivered": len(selectors.undelivered_mails(now=timezone.now())),
+        },
     )
 
 
@@ -586,7 +585,7 @@ def _plan_url(location: Location, day: dt.date) -> str:
 
 @role_required(*OFFICE_ROLES)
 def day_plan(request: HttpRequest) -> HttpResponse:
-    locations = _office_locations()
+    locations = selectors.office_locations()
     first = locations.first()
     data = request.GET if "location" in request.GET else None
     form = PlanForm(
@@ -615,3 +614,47 @@ def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Appointment %(code)s cancelled.") % {"code": booking.code})
     return redirect(_plan_url(booking.location, timezone.localdate(booking.start)))
+
+
+# --- staff: e-mails the worker gave up on --------------------------------------------------
+
+MAILS_PER_PAGE = 50
+
+
+@role_required(*OFFICE_ROLES)
+def undelivered_mails(request: HttpRequest) -> HttpResponse:
+    """Appointment e-mails that could not be delivered after every retry: the citizen has no
+    confirmation link or confirmation. Staff send them again or call the citizen."""
+    form = MailFilterForm(request.GET or None, locations=selectors.office_locations())
+    location = form.cleaned_data["location"] if form.is_valid() else None
+    rows = selectors.undelivered_mails(now=timezone.now(), location=location)
+    return render(
+        request,
+        "appointments/office/mails.html",
+        {"form": form, **paged(request, rows, MAILS_PER_PAGE)},
+    )
+
+
+@role_required(*OFFICE_ROLES)
+@require_POST
+def mail_resend(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    if kind not in MAIL_KINDS:
+        raise Http404
+    booking: Booking = get_object_or_404(Booking, pk=pk)
+    form = MailResendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["email"]))
+    else:
+        try:
+            services.booking_mail_resend(
+                booking=booking, kind=kind, email=form.cleaned_data["email"], actor=_actor(request)
+            )
+        except services.BookingError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(mail)s for %(code)s is being sent again to %(email)s.")
+                % {"mail": MAIL_KINDS[kind], "code": booking.code, "email": booking.email},
+            )
+    return redirect(reverse("appointments:undelivered_mails"))

@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location, Service
 
-from .models import AvailabilityRule, BookingChannel, OfferedService, TicketClass
+from .models import (
+    AvailabilityRule,
+    Booking,
+    BookingChannel,
+    BookingStatus,
+    OfferedService,
+    TicketClass,
+)
 
 
 class BookingError(Exception):
@@ -134,3 +142,51 @@ def class_for(classes: Sequence[TicketClass], service_pks: set[int]) -> TicketCl
         if service_pks & {s.pk for s in ticket_class.services.all()}:
             return ticket_class
     return next((c for c in classes if c.is_default), None)
+
+
+# What became of an appointment e-mail: activities of its booking in the event log.
+MAIL_SENT, MAIL_FAILED, MAIL_RESENT = (
+    "booking_mail_sent",
+    "booking_mail_failed",
+    "booking_mail_resent",
+)
+
+# The kinds of appointment e-mail (`tasks.SENDERS`), as staff see them.
+MAIL_KINDS = {
+    "confirm_request": gettext_lazy("Confirmation link"),
+    "confirmed": gettext_lazy("Appointment confirmation"),
+    "cancelled": gettext_lazy("Cancellation"),
+    "reminder": gettext_lazy("Reminder"),
+}
+
+
+def mail_still_fits(booking: Booking, kind: str, now: dt.datetime) -> bool:
+    """Whether an e-mail of this kind still tells the citizen the truth about the booking: a
+    confirmation link only while the hold runs, a confirmation or reminder only for a confirmed
+    appointment still to come, a cancellation only for a cancelled one."""
+    if not booking.email:
+        return False
+    if kind == "confirm_request":
+        return booking.status == BookingStatus.HELD and bool(
+            booking.hold_until and booking.hold_until > now
+        )
+    if kind in ("confirmed", "reminder"):
+        return booking.status == BookingStatus.CONFIRMED and booking.start > now
+    return kind == "cancelled" and booking.status == BookingStatus.CANCELLED
+
+
+# Why the worker gave up on an e-mail, by the error's kind (the event keeps only the kind).
+MAIL_ERRORS = {
+    "SMTPRecipientsRefused": gettext_lazy(
+        "The mail server refused the address. Please check it with the citizen."
+    ),
+    "SMTPSenderRefused": gettext_lazy("The mail server refused the municipality's sender address."),
+    "SMTPAuthenticationError": gettext_lazy("The mail server refused the login of Rathaus."),
+    "ConnectionRefusedError": gettext_lazy("The mail server could not be reached."),
+    "TimeoutError": gettext_lazy("The mail server did not answer in time."),
+    "SMTPServerDisconnected": gettext_lazy("The mail server ended the connection."),
+}
+
+
+def mail_error_text(error: str) -> str:
+    return str(MAIL_ERRORS.get(error, _("The mail server refused the e-mail (%s).") % error))

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from statistics import median
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
-from rathaus.core.models import Tenant
+from rathaus.core.models import Event, Tenant
 
 from .models import (
     CHANNEL_SLOTS,
@@ -31,15 +32,22 @@ from .models import (
 )
 from .rules import (
     FREE_SQL,
+    MAIL_FAILED,
+    MAIL_KINDS,
+    MAIL_RESENT,
+    MAIL_SENT,
     BookingError,
     Request,
     bookable_window,
     free_q,
+    mail_error_text,
+    mail_still_fits,
     request_check,
     slots_needed,
 )
 
 DISPLAY_RECENT = 8
+UNDELIVERED_DAYS = 60  # how far back the office looks for e-mails the worker gave up on
 
 
 def _free_slots(
@@ -177,6 +185,17 @@ def earliest_anywhere(
 def bookable_locations() -> QuerySet[Location]:
     has_rule = AvailabilityRule.objects.filter(location=OuterRef("pk"))
     return Location.objects.filter(Exists(has_rule)).order_by("name")
+
+
+def office_locations() -> QuerySet[Location]:
+    """The citizen offices: locations with booking rules, counters or services offered."""
+    return (
+        Location.objects.filter(
+            Q(rules__isnull=False) | Q(counters__isnull=False) | Q(offered__isnull=False)
+        )
+        .distinct()
+        .order_by("name")
+    )
 
 
 def bookable_offers() -> QuerySet[OfferedService]:
@@ -445,3 +464,59 @@ def served_on(*, location: Location, day: dt.date) -> QuerySet[Ticket]:
         .prefetch_related("services_done")
         .order_by("counter__name", "finished_at")
     )
+
+
+@dataclass(frozen=True)
+class UndeliveredMail:
+    """An appointment e-mail the worker gave up on, and nobody has sent again since."""
+
+    booking: Booking
+    kind: str
+    failed_at: dt.datetime
+    error: str
+    can_resend: bool
+
+    @property
+    def label(self) -> str:
+        return str(MAIL_KINDS.get(self.kind, self.kind))
+
+    @property
+    def reason(self) -> str:
+        return mail_error_text(self.error)
+
+
+def undelivered_mails(
+    *, now: dt.datetime, location: Location | None = None
+) -> list[UndeliveredMail]:
+    """E-mails given up on (`booking_mail_failed`) whose last word is still that failure: no
+    later sending or resending of the same kind for the booking. Only appointments not yet
+    over; newest failure first. Two queries however many rows: the mail events of bookings
+    with a failure, and those bookings."""
+    since = now - dt.timedelta(days=UNDELIVERED_DAYS)
+    mail_events = Event.objects.filter(subject_kind="booking", timestamp__gte=since)
+    failed = mail_events.filter(activity=MAIL_FAILED).values("subject_id")
+    latest: dict[tuple[str, str], Any] = {}
+    events = mail_events.filter(
+        subject_id__in=failed, activity__in=[MAIL_FAILED, MAIL_SENT, MAIL_RESENT]
+    ).order_by("timestamp", "pk")
+    for event in events.values("subject_id", "activity", "timestamp", "payload"):
+        latest[(event["subject_id"], event["payload"].get("mail", ""))] = event
+    still_failed = {key: e for key, e in latest.items() if e["activity"] == MAIL_FAILED}
+    bookings = Booking.objects.filter(
+        pk__in={int(subject) for subject, _kind in still_failed}, end__gte=now
+    ).select_related("location")
+    if location is not None:
+        bookings = bookings.filter(location=location)
+    by_pk = {str(booking.pk): booking for booking in bookings}
+    rows = [
+        UndeliveredMail(
+            booking=by_pk[subject],
+            kind=kind,
+            failed_at=event["timestamp"],
+            error=event["payload"].get("error", ""),
+            can_resend=mail_still_fits(by_pk[subject], kind, now),
+        )
+        for (subject, kind), event in still_failed.items()
+        if subject in by_pk
+    ]
+    return sorted(rows, key=lambda row: row.failed_at, reverse=True)

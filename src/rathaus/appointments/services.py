@@ -26,6 +26,7 @@ from rathaus.catalog.models import Location, Service
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Tenant
 from rathaus.core.services import event_append
+from rathaus.core.tenancy import tenant_context
 
 from .models import (
     ACTIVE_BOOKING,
@@ -49,11 +50,15 @@ from .models import (
 )
 from .rules import (
     FREE_SQL,
+    MAIL_FAILED,
+    MAIL_RESENT,
+    MAIL_SENT,
     BookingError,
     Request,
     bookable_window,
     class_for,
     email_key,
+    mail_still_fits,
     request_check,
     slots_needed,
     taken_error,
@@ -762,6 +767,52 @@ def booking_reschedule(
     if booking.email:
         booking_mail_later("confirmed", booking)
     return booking
+
+
+# Appointment e-mails: what became of them, in the event log (`selectors.undelivered_mails`)
+
+
+def booking_mail_logged(
+    *, booking_pk: int, tenant_pk: int, kind: str, error: BaseException | None = None
+) -> None:
+    """The worker's outcome of one appointment e-mail: sent, or given up on after the last
+    try (`error`). Only the error's kind is kept, never its text: a refused recipient's
+    message names the address, and events hold no personal data."""
+    with tenant_context(Tenant.objects.get(pk=tenant_pk)):
+        booking = Booking.objects.filter(pk=booking_pk).prefetch_related("items").first()
+        if booking is None:  # erased meanwhile (retention): nothing is left to tell
+            return
+        if error is None:
+            _booking_event(booking, MAIL_SENT, None, timezone.now(), mail=kind)
+        else:
+            _booking_event(
+                booking, MAIL_FAILED, None, timezone.now(), mail=kind, error=type(error).__name__
+            )
+
+
+@transaction.atomic
+def booking_mail_resend(
+    *,
+    booking: Booking,
+    kind: str,
+    email: str = "",
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Staff send an e-mail the worker gave up on once more: the mail server is back, or the
+    citizen gave a corrected address by phone (`email`). Only while it still tells the truth."""
+    now = now or timezone.now()
+    if not mail_still_fits(booking, kind, now):
+        raise BookingError(
+            _("This e-mail no longer fits the appointment and is not sent again."),
+            code="mail_outdated",
+        )
+    corrected = bool(email.strip()) and email_key(email) != booking.email_key
+    if corrected:
+        booking.email, booking.email_key = email.strip(), email_key(email)
+        booking.save(update_fields=["email", "email_key"])
+    _booking_event(booking, MAIL_RESENT, actor, now, mail=kind, address_corrected=corrected)
+    booking_mail_later(kind, booking)
 
 
 def reminders_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:

@@ -2,7 +2,8 @@
 never fails the citizen's booking. A failed attempt stays in the queue's results as FAILED
 with its error (admin: django_tasks_db), and the mail is tried again after 1, 3 and 10
 minutes: the confirmation link still arrives within the default hold of 10 minutes when the
-mail server is back soon."""
+mail server is back soon. Each mail sent, and each given up on after the last try, is an
+event of its booking; the office's "Undelivered e-mails" page lists the ones given up on."""
 
 from __future__ import annotations
 
@@ -30,14 +31,20 @@ RETRY_AFTER_MINUTES = (1, 3, 10)
 
 @task()
 def booking_mail(kind: str, booking_pk: int, tenant_pk: int, attempt: int = 1) -> None:
+    # Imported here: the services queue these mails (`booking_mail_later`).
+    from .services import booking_mail_logged
+
     try:
         SENDERS[kind](booking_pk, tenant_pk)
-    except (smtplib.SMTPException, OSError):
+    except (smtplib.SMTPException, OSError) as error:
         # The immediate backend (tests, development) cannot defer; it only records the failure.
         if attempt <= len(RETRY_AFTER_MINUTES) and default_task_backend.supports_defer:
             later = timezone.now() + dt.timedelta(minutes=RETRY_AFTER_MINUTES[attempt - 1])
             booking_mail.using(run_after=later).enqueue(kind, booking_pk, tenant_pk, attempt + 1)
+        else:  # given up: the office sees it (Undelivered e-mails) and can send it again
+            booking_mail_logged(booking_pk=booking_pk, tenant_pk=tenant_pk, kind=kind, error=error)
         raise
+    booking_mail_logged(booking_pk=booking_pk, tenant_pk=tenant_pk, kind=kind)
 
 
 def booking_mail_later(kind: str, booking: Booking) -> None:
