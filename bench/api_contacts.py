@@ -15,17 +15,15 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
+
+from _common import ROOT, free_port, gunicorn, throwaway_database, wait_for
 
 BENCH_DB = "rathaus_bench_api"
 DURATION = "30s"
 CONNECTIONS = 8
-ROOT = Path(__file__).resolve().parents[1]
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -49,42 +47,23 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Run this against PostgreSQL: DATABASE_URL=postgres://…/postgres")
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
-    import psycopg
-
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    bench_url = url.rsplit("/", 1)[0] + "/" + BENCH_DB
-    try:
-        with tempfile.TemporaryDirectory() as data_dir:
-            env = {
-                **os.environ,
-                "DATABASE_URL": bench_url,
-                "RATHAUS_DATA_DIR": data_dir,
-                "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
-                "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
-                "RATHAUS_LOG_LEVEL": "WARNING",
-                "DJANGO_SETTINGS_MODULE": "rathaus.settings",
-            }
-            run(env)
-    finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            [BENCH_DB],
-        )
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    with throwaway_database(url, BENCH_DB) as bench_url, tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "DATABASE_URL": bench_url,
+            "RATHAUS_DATA_DIR": data_dir,
+            "RATHAUS_SECRET_KEY": "bench-" + "x" * 40,
+            "RATHAUS_DB_CONN_MAX_AGE": "60",  # production setting: keep connections
+            "RATHAUS_LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "rathaus.settings",
+        }
+        run(env)
 
 
 def setup(env: dict[str, str]) -> tuple[str, int]:
@@ -141,26 +120,14 @@ def run(env: dict[str, str]) -> None:
     )
     token, service = setup(env)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "rathaus.wsgi",
-            "-w",
-            str(cores + 1),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],  # fmt: skip
+    server = gunicorn(
+        "rathaus.wsgi",
+        port,
+        workers,
         env={**env, "RATHAUS_ALLOWED_HOSTS": "127.0.0.1", "PYTHONPATH": str(ROOT / "src")},
     )
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for(port)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(WRK_SCRIPT % {"token": token, "service": service})
         # A short warm-up so every worker has imported Django and opened its connection.

@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import gunicorn, percentile, throwaway_database
+from _common import free_port, gunicorn, percentile, throwaway_database, wait_for
 
 BENCH_DB = "rathaus_bench_rush"
 ATTEMPTS = 2000
@@ -141,22 +140,6 @@ def django(env: dict[str, str], script: str) -> dict:
         check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(port: int) -> None:
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"nothing listens on port {port}")
 
 
 class Rush:

@@ -21,36 +21,30 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import percentile, throwaway_database
+
 CASES = 1_000_000
 REQUESTS = 200
 BENCH_DB = "rathaus_bench_inbox"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Run this against PostgreSQL: DATABASE_URL=postgres://…/postgres")
-    import psycopg
-
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + BENCH_DB
-    try:
-        with tempfile.TemporaryDirectory() as data_dir:
-            os.environ["RATHAUS_DATA_DIR"] = data_dir
+    keep = "--keep" in sys.argv  # keep the database to look at query plans
+    with (
+        throwaway_database(url, BENCH_DB, keep=keep) as bench_url,
+        tempfile.TemporaryDirectory() as data_dir,
+    ):
+        os.environ["DATABASE_URL"] = bench_url
+        os.environ["RATHAUS_DATA_DIR"] = data_dir
+        try:
             run()
-    finally:
-        from django.db import connections
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        if "--keep" not in sys.argv:  # keep it to look at query plans
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            connections.close_all()
 
 
 def seed() -> tuple[object, dict[str, object]]:

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import percentile
+
 ARTICLES = 20_000
 QUERIES = 1_000
 
@@ -41,11 +43,6 @@ def setup_django(data_dir: str) -> None:
     import django
 
     django.setup()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:
