@@ -12,7 +12,13 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from rathaus.appointments import services
-from rathaus.appointments.models import AvailabilityRule, BookingChannel, Ticket, TicketStatus
+from rathaus.appointments.models import (
+    AvailabilityRule,
+    BookingChannel,
+    Slot,
+    Ticket,
+    TicketStatus,
+)
 from rathaus.appointments.office_views import device_url
 from rathaus.core.calendar import WorkingCalendar
 from tests.appointments.conftest import build_office
@@ -135,3 +141,46 @@ def test_check_in_call_display_start_finish(page, browser, live_server, world_a)
         ticket = Ticket.objects.get(booking=booking)
         assert ticket.status == TicketStatus.DONE
         assert list(ticket.services_done.all()) == [office.certificate]
+
+
+def test_staff_send_an_undelivered_confirmation_link_again(
+    page, live_server, world_a, smtp_server, settings
+):
+    """The mail server was down when a citizen booked: the office sees the undelivered
+    confirmation link, hears the right address on the phone and sends the link again."""
+    settings.EMAIL_PORT = 1  # nobody listens there
+    with scope(tenant=world_a.tenant):
+        office = build_office(world_a, today=timezone.localdate())
+        first_free = (
+            Slot.objects.filter(
+                location=office.location, channel="online", start__gt=timezone.now()
+            )
+            .order_by("start")
+            .first()
+        )
+        booking = services.booking_hold(
+            request=office.request((office.certificate, 1)),
+            start=first_free.start,
+            name="Erika Muster",
+            email="erika@exmaple.org",  # mistyped
+            phone="0221 4711",
+        )
+    settings.EMAIL_PORT = smtp_server.port  # the mail server is back
+
+    staff_login(page, live_server, "alpha-office_staff")
+    page.goto(f"{live_server.url}/office/")
+    page.get_by_role("link", name="Nicht zugestellte E-Mails").click()
+    row = page.locator("#mail-table tbody tr", has_text=booking.code)
+    expect(row).to_contain_text("Bestätigungslink")
+    expect(row).to_contain_text("Mailserver war nicht erreichbar")
+    assert axe_violations(page) == []
+    shot(page, "office-undelivered-mails")
+    row.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    row.get_by_role("button", name="Erneut senden").click()
+    expect(page.locator(".app-messages")).to_contain_text(
+        "erneut an erika@example.org gesendet"
+    )
+    expect(page.locator("#mail-table")).not_to_contain_text(booking.code)
+    (mail,) = smtp_server.messages
+    assert mail["To"] == "erika@example.org"
+    assert "/confirm/" in mail.get_body(("plain",)).get_content()
