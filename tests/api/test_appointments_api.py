@@ -255,8 +255,8 @@ def test_a_taken_time_is_409_with_a_translated_message(api, office, world_a):
 
 def test_a_taken_time_costs_two_queries_and_a_hold_reads_nothing_twice(api, office):
     """The losers of a rush: the token's row and one look (`selectors.hold_outlook`). A hold
-    reads the offers once (the API and the hold share them) and never reads its items back;
-    a booking's page reads them once."""
+    reads the offers once, with the location (the API and the hold share them), and never
+    reads its items back; a booking's page reads them once."""
     for email in ("a@example.org", "b@example.org"):  # both online seats at 10:00
         assert book(api, office, email=email).status_code == 201
     with CaptureQueriesContext(connection) as taken:
@@ -266,6 +266,8 @@ def test_a_taken_time_costs_two_queries_and_a_hold_reads_nothing_twice(api, offi
         assert book(api, office, at(DAY, 11), email="d@example.org").status_code == 201
     reads = [q["sql"] for q in held.captured_queries if q["sql"].startswith("SELECT")]
     assert sum("appointments_offeredservice" in sql for sql in reads) == 1
+    # The location and its tenant come with the offers, not in a query of their own.
+    assert not any(sql.startswith('SELECT "catalog_location"') for sql in reads)
     assert not any('FROM "appointments_bookingitem"' in sql for sql in reads)
     assert not any('FROM "catalog_service"' in sql for sql in reads)
     code = book(api, office, at(DAY, 11, 10), email="e@example.org").json()["code"]

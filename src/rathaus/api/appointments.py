@@ -44,7 +44,7 @@ from rathaus.appointments.models import (
     BookingStatus,
     OfferedService,
 )
-from rathaus.appointments.rules import BookingError, offers_at, taken_error
+from rathaus.appointments.rules import BookingError, taken_error
 from rathaus.catalog.models import Location, Service
 
 SCOPE = "appointments"
@@ -432,10 +432,17 @@ def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_s
     """Location and services of a booking body, or 400 naming the fields that are unknown.
     Whether the location takes bookings the caller knows already (`hold_outlook`).
 
-    The usual body names services the location offers, each once: they come with their offers
-    in one query, which the hold then uses. Any other body goes through `_resolve_items` for
-    its message, and the hold says which service is not offered there."""
+    The usual body names services the location offers, each once: the offers come with their
+    services, the location and its tenant in one query, which the hold then uses. Any other
+    body goes through `_resolve_items` for its message, and the hold says which service is not
+    offered there."""
     wanted = [(item["service"], item["quantity"]) for item in data["services"]]
+    if location_bookable:
+        offers = selectors.offers_with_location(data["location"], [pk for pk, _q in wanted])
+        if offers and len(offers) == len(wanted):
+            location = next(iter(offers.values())).location
+            items = tuple((offers[pk].service, quantity) for pk, quantity in wanted)
+            return booking_services.Request(location=location, items=items, offers=offers)
     errors = {}
     # With its tenant, which the hold needs; a location removed a moment ago is unknown too.
     locations = Location.objects.select_related("tenant")
@@ -447,11 +454,6 @@ def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_s
         )
     except serializers.ValidationError as error:
         errors["location"] = error.detail
-    else:
-        offers = offers_at(location, [pk for pk, _quantity in wanted])
-        if len(offers) == len(wanted):
-            items = tuple((offers[pk].service, quantity) for pk, quantity in wanted)
-            return booking_services.Request(location=location, items=items, offers=offers)
     try:
         items = _resolve_items(wanted)
     except serializers.ValidationError as error:

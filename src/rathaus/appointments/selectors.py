@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -204,6 +205,13 @@ def bookable_offers() -> QuerySet[OfferedService]:
         location__in=bookable_locations(),
         service__in=published_services().filter(bookable=True),
     )
+
+
+def offers_with_location(location_id: int, service_ids: Sequence[int]) -> dict[int, OfferedService]:
+    """`rules.offers_at` for a location known by its id: the offers with their services and
+    with the location and its tenant, in one query (the API's booking path)."""
+    offers = OfferedService.objects.filter(location_id=location_id, service__in=service_ids)
+    return {o.service_id: o for o in offers.select_related("service", "location__tenant")}
 
 
 def booking_items() -> Prefetch:
