@@ -177,9 +177,7 @@ def test_staff_send_an_undelivered_confirmation_link_again(
     shot(page, "office-undelivered-mails")
     row.get_by_label("E-Mail-Adresse").fill("erika@example.org")
     row.get_by_role("button", name="Erneut senden").click()
-    expect(page.locator(".app-messages")).to_contain_text(
-        "erneut an erika@example.org gesendet"
-    )
+    expect(page.locator(".app-messages")).to_contain_text("erneut an erika@example.org gesendet")
     expect(page.locator("#mail-table")).not_to_contain_text(booking.code)
     (mail,) = smtp_server.messages
     assert mail["To"] == "erika@example.org"
