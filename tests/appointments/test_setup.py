@@ -118,13 +118,16 @@ def test_only_tenant_admins_change_the_booking_rules(world_a):
         "walk_in_max_wait_minutes": "25",
         "check_in_early_minutes": "20",
         "no_show_after_minutes": "10",
+        "erase_after_days": "90",
     }
     assert admin.post(url, {**data, "hold_minutes": "0"}).status_code == 400
+    assert admin.post(url, {**data, "erase_after_days": "0"}).status_code == 400
     # Until saved, the tenant has the defaults; reading them (the page did) writes nothing.
     assert BookingPolicy.for_tenant(world_a.tenant).hold_minutes == 10
     assert not BookingPolicy.objects.filter(tenant=world_a.tenant).exists()
     admin.post(url, data)
-    assert BookingPolicy.for_tenant(world_a.tenant).hold_minutes == 15
+    saved = BookingPolicy.for_tenant(world_a.tenant)
+    assert saved.hold_minutes == 15 and saved.erase_after_days == 90
 
 
 def test_setup_pages_are_tenant_isolated(world_a, world_b):

@@ -33,6 +33,10 @@ def reminders_all(now: dt.datetime) -> int:
     return _each_tenant(lambda t: services.reminders_send(tenant=t, now=now))
 
 
+def erase_all(now: dt.datetime) -> int:
+    return _each_tenant(lambda t: services.bookings_erase(tenant=t, now=now))
+
+
 def slots_all(now: dt.datetime) -> int:
     today = timezone.localdate(now)
     return _each_tenant(lambda t: services.slots_materialize_all(tenant=t, today=today))

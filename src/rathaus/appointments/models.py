@@ -93,6 +93,17 @@ class BookingPolicy(models.Model):
         30, 0, 240, _("check-in possible before the appointment (minutes)")
     )
     no_show_after_minutes = _minutes(15, 1, 120, _("an appointment is a no-show after (minutes)"))
+    erase_after_days = _minutes(
+        30,
+        1,
+        3650,
+        _("personal data erased after (days)"),
+        _(
+            "Name, e-mail address and phone number of a booking are erased this many days after "
+            "the appointment, or after the cancellation or the unconfirmed hold. The appointment "
+            "itself stays for the figures."
+        ),
+    )
 
     class Meta:
         verbose_name = _("booking policy")
@@ -315,6 +326,8 @@ class Booking(TenantOwned):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     rescheduled_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    # When retention erased name, e-mail and phone (`services.bookings_erase`).
+    erased_at = models.DateTimeField(null=True, blank=True)
     service_items: list[BookingItem]  # set by selectors.booking_service_items, not a column
 
     class Meta:

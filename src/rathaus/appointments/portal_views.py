@@ -312,6 +312,7 @@ def _details_step(
         choice.time = None
         return _time_step(request, tenant, choice, offering)
     form = form or DetailsForm(initial={"idempotency_key": uuid.uuid4().hex})
+    policy = BookingPolicy.for_tenant(tenant)
     return render(
         request,
         "appointments/portal/book_details.html",
@@ -321,7 +322,8 @@ def _details_step(
             "details",
             form=form,
             altcha_strings_json=json.dumps(_altcha_strings()),
-            hold_minutes=BookingPolicy.for_tenant(tenant).hold_minutes,
+            hold_minutes=policy.hold_minutes,
+            erase_after_days=policy.erase_after_days,
         ),
         status=status,
     )

@@ -17,15 +17,15 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.calendar import WorkingCalendar
-from rathaus.core.models import Tenant
-from rathaus.core.services import event_append
+from rathaus.core.models import Event, Tenant
+from rathaus.core.services import event_append, event_build
 from rathaus.core.tenancy import tenant_context
 
 from .models import (
@@ -836,6 +836,42 @@ def reminders_send(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
                 booking_mail_later("reminder", booking)
                 count += 1
     return count
+
+
+ERASE_BATCH = 1000
+
+
+def bookings_erase(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Retention: erase name, e-mail address and phone number of the bookings that ended the
+    tenant's `erase_after_days` ago: the appointment, or the cancellation, or the hold that ran
+    out unconfirmed. The booking (code, time, services, status) and its events stay, so the
+    figures and the audit trail survive without the person. In batches, each in its own
+    transaction with its `booking_erased` events; returns how many were erased."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=BookingPolicy.for_tenant(tenant).erase_after_days)
+    due = Booking.objects.filter(erased_at__isnull=True).filter(
+        Q(end__lt=cutoff)
+        | Q(status=BookingStatus.CANCELLED, cancelled_at__lt=cutoff)
+        | Q(status=BookingStatus.EXPIRED, hold_until__lt=cutoff)
+    )
+    erased = 0
+    while batch := list(due.order_by("pk").values_list("pk", flat=True)[:ERASE_BATCH]):
+        with transaction.atomic():
+            Booking.objects.filter(pk__in=batch).update(
+                name="", email="", phone="", email_key="", erased_at=now
+            )
+            Event.objects.bulk_create(
+                event_build(
+                    tenant=tenant,
+                    subject_kind="booking",
+                    subject_id=pk,
+                    activity="booking_erased",
+                    timestamp=now,
+                )
+                for pk in batch
+            )
+        erased += len(batch)
+    return erased
 
 
 @transaction.atomic

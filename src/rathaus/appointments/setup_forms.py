@@ -172,4 +172,5 @@ class PolicyForm(forms.ModelForm):
             "walk_in_max_wait_minutes",
             "check_in_early_minutes",
             "no_show_after_minutes",
+            "erase_after_days",
         ]

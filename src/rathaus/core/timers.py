@@ -63,6 +63,8 @@ TIMERS = [
     ),
     # Slots exist ahead of the booking window; the window itself opens at the release time.
     Timer("appointments.slots", "rathaus.appointments.jobs.slots_all", daily_at=dt.time(0, 30)),
+    # Retention: personal data of bookings that ended the tenant's days ago.
+    Timer("appointments.erase", "rathaus.appointments.jobs.erase_all", daily_at=dt.time(2, 0)),
 ]
 
 

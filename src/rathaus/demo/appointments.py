@@ -866,3 +866,6 @@ def build(tenant: Tenant, *, days: int, progress: Progress) -> None:
     offices = _offices(tenant)
     build_history(ctx, offices, days=days, today=today, progress=progress)
     build_future(ctx, offices, now=now, progress=progress)
+    # As the daily retention job would have: older bookings keep no names or addresses.
+    erased = appointment_services.bookings_erase(tenant=tenant, now=now)
+    progress(f"  personal data of {erased} past bookings erased (retention)")
