@@ -506,3 +506,44 @@ def test_counter_screen_display_and_day_plan_cost_the_same_for_more_rows(world_a
     assert few == many
     with scopes_disabled():
         assert Ticket.objects.filter(status=TicketStatus.CALLED).count() == 5
+
+
+def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it(
+    world_a, world_b, office, office_b, clock, django_capture_on_commit_callbacks
+):
+    with scope(tenant=world_a.tenant):
+        booking = services.booking_hold(
+            request=office.request((office.certificate, 1)),
+            start=at(MONDAY + dt.timedelta(days=1), 10),
+            name="Erika Muster",
+            email="",
+            phone="0221 4711",
+            channel="phone",
+            actor=world_a.users["office_staff"],
+        )
+    staff = world_a.client("office_staff")
+    staff.post(reverse("appointments:office_booking_cancel", args=[booking.pk]))
+    # The citizen reads the code out on the phone, in lower case.
+    found = staff.get(reverse("appointments:office_booking_search"), {"code": booking.code.lower()})
+    page = reverse("appointments:office_booking", args=[booking.pk])
+    assert found.status_code == 302 and found.url == page
+    text = staff.get(page).content.decode()
+    facts = text.split('id="booking-facts"')[1].split("</dl>")[0]
+    assert "Erika Muster" in facts and "0221 4711" in facts and "Meldebescheinigung" in facts
+    history = text.split('id="booking-history"')[1]
+    assert history.index("booking_confirmed") < history.index("booking_cancelled")
+    assert history.count(world_a.users["office_staff"].get_username()) == 2  # who did it
+    unknown = staff.get(reverse("appointments:office_booking_search"), {"code": "ZZZZZZZZ"})
+    assert unknown.status_code == 200 and unknown.context["form"].errors["code"]
+    plan = staff.get(
+        reverse("appointments:day_plan"),
+        {"location": office.location.pk, "day": (MONDAY + dt.timedelta(days=1)).isoformat()},
+    )
+    assert page not in plan.content.decode()  # cancelled: not in the plan any more
+    # Another municipality finds neither the code nor the page; other roles get nothing.
+    beta = world_b.client("office_staff")
+    assert beta.get(page).status_code == 404
+    missed = beta.get(reverse("appointments:office_booking_search"), {"code": booking.code})
+    assert missed.status_code == 200 and missed.context["form"].errors["code"]
+    assert world_a.client("kc_agent").get(page).status_code == 403
+    assert Client().get(page).status_code == 302

@@ -113,7 +113,9 @@ def test_each_municipality_keeps_its_own_days(world_a, world_b, office, office_b
     assert personal(beta)[0] == ""
 
 
-def test_the_day_plan_shows_an_erased_booking_without_the_person(world_a, office, bookings):
+def test_the_day_plan_and_the_booking_page_show_an_erased_booking_without_the_person(
+    world_a, office, bookings
+):
     served, _cancelled, _unconfirmed = bookings
     with scope(tenant=world_a.tenant):
         services.bookings_erase(tenant=world_a.tenant, now=at(DAY, 12) + dt.timedelta(days=31))
@@ -122,6 +124,12 @@ def test_the_day_plan_shows_an_erased_booking_without_the_person(world_a, office
     )
     table = plan.content.decode().split('id="plan-table"')[1]
     assert served.code in table and "gelöscht" in table and "Ada" not in table
+    page = world_a.client("office_staff").get(
+        reverse("appointments:office_booking", args=[served.pk])
+    )
+    facts = page.content.decode().split('id="booking-facts"')[1].split("</dl>")[0]
+    assert "gelöscht" in facts and "Ada" not in facts and "0221" not in facts
+    assert "booking_erased" in page.content.decode().split('id="booking-history"')[1]
 
 
 def test_the_booking_form_tells_the_citizen_when_the_data_are_erased(world_a, office):

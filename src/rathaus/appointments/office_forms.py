@@ -63,6 +63,19 @@ class CheckInForm(forms.Form):
         _style(self)
 
 
+class BookingSearchForm(forms.Form):
+    code = forms.CharField(
+        label=_("Booking code"),
+        max_length=12,
+        help_text=_("The eight letters and digits the citizen reads out, e.g. AC4D7FHK."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+
 class FinishForm(forms.Form):
     services = SafeModelMultipleChoiceField(
         label=_("Services done"),

@@ -32,6 +32,7 @@ from rathaus.catalog.models import Location, Service, ServiceStatus
 from rathaus.core.models import Role, Tenant
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
+from rathaus.core.selectors import events_of_subject
 from rathaus.core.tenancy import tenant_context
 
 from . import selectors, services
@@ -45,6 +46,7 @@ from .models import (
     TicketStatus,
 )
 from .office_forms import (
+    BookingSearchForm,
     CheckInForm,
     CounterChoiceForm,
     FinishForm,
@@ -281,6 +283,7 @@ def office(request: HttpRequest) -> HttpResponse:
             "locations": selectors.office_locations(),
             "counter": _session_counter(request),
             "undelivered": len(selectors.undelivered_mails(now=timezone.now())),
+            "search": BookingSearchForm(),
         },
     )
 
@@ -601,6 +604,38 @@ def day_plan(request: HttpRequest) -> HttpResponse:
         context["bookings"] = selectors.day_plan(location=location, day=day)
         context["served"] = selectors.served_on(location=location, day=day)
     return render(request, "appointments/office/plan.html", context)
+
+
+@role_required(*OFFICE_ROLES)
+def booking_search(request: HttpRequest) -> HttpResponse:
+    """A citizen on the phone reads out the booking code: straight to the booking."""
+    form = BookingSearchForm(request.GET or None)
+    if form.is_valid():
+        booking = selectors.booking_by_code(form.cleaned_data["code"])
+        if booking is not None:
+            return redirect("appointments:office_booking", pk=booking.pk)
+        form.add_error("code", _("No appointment has this booking code."))
+    return render(request, "appointments/office/booking_search.html", {"form": form})
+
+
+@role_required(*OFFICE_ROLES)
+def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One appointment with everything that happened to it (the audit trail)."""
+    booking = get_object_or_404(
+        Booking.objects.select_related("location", "created_by").prefetch_related(
+            selectors.booking_items()
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "appointments/office/booking.html",
+        {
+            "booking": booking,
+            "events": events_of_subject("booking", booking.pk),
+            "plan_url": _plan_url(booking.location, timezone.localdate(booking.start)),
+        },
+    )
 
 
 @role_required(*OFFICE_ROLES)
