@@ -780,7 +780,7 @@ def booking_mail_logged(
     message names the address, and events hold no personal data."""
     with tenant_context(Tenant.objects.get(pk=tenant_pk)):
         booking = Booking.objects.filter(pk=booking_pk).prefetch_related("items").first()
-        if booking is None:  # erased meanwhile (retention): nothing is left to tell
+        if booking is None:  # deleted meanwhile (with its tenant): nothing is left to tell
             return
         if error is None:
             _booking_event(booking, MAIL_SENT, None, timezone.now(), mail=kind)
