@@ -531,7 +531,8 @@ def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it
     facts = text.split('id="booking-facts"')[1].split("</dl>")[0]
     assert "Erika Muster" in facts and "0221 4711" in facts and "Meldebescheinigung" in facts
     history = text.split('id="booking-history"')[1]
-    assert history.index("booking_confirmed") < history.index("booking_cancelled")
+    # In the staff's words (core.activities), in the order it happened.
+    assert history.index("Bestätigt") < history.index("Storniert")
     assert history.count(world_a.users["office_staff"].get_username()) == 2  # who did it
     unknown = staff.get(reverse("appointments:office_booking_search"), {"code": "ZZZZZZZZ"})
     assert unknown.status_code == 200 and unknown.context["form"].errors["code"]
