@@ -182,3 +182,20 @@ def test_staff_send_an_undelivered_confirmation_link_again(
     (mail,) = smtp_server.messages
     assert mail["To"] == "erika@example.org"
     assert "/confirm/" in mail.get_body(("plain",)).get_content()
+
+    # The booking's page, found by its code, tells the whole story.
+    page.goto(f"{live_server.url}/office/")
+    page.locator("#booking-search input[name=code]").fill(booking.code.lower())
+    page.locator("#booking-search button[type=submit]").click()
+    expect(page.locator("h1")).to_contain_text(booking.code)
+    history = page.locator("#booking-history")
+    for step in (
+        "Reserviert, wartet auf Bestätigung",
+        "E-Mail konnte nicht zugestellt werden",
+        "E-Mail von Mitarbeitenden erneut gesendet",
+        "E-Mail versendet",
+    ):
+        expect(history).to_contain_text(step)
+    expect(page.locator("#booking-facts")).to_contain_text("erika@example.org")
+    assert axe_violations(page) == []
+    shot(page, "office-booking")
