@@ -213,3 +213,28 @@ def test_the_list_costs_the_same_queries_for_more_rows(
     with scope(tenant=world_a.tenant), CaptureQueriesContext(connection) as four:
         rows = selectors.undelivered_mails(now=NOW)
     assert len(rows) == 4 and len(four) == len(one) == 2
+
+
+def test_a_citizen_who_lost_the_mail_gets_it_again_from_the_booking_page(
+    world_a, office, smtp_server, clock, django_capture_on_commit_callbacks
+):
+    booking = hold(office, world_a, django_capture_on_commit_callbacks)
+    staff = world_a.client("office_staff")
+    page = reverse("appointments:office_booking", args=[booking.pk])
+    held = staff.get(page).content.decode()
+    assert reverse("appointments:mail_resend", args=[booking.pk, "confirm_request"]) in held
+    with scope(tenant=world_a.tenant), django_capture_on_commit_callbacks(execute=True):
+        services.booking_confirm(booking=booking)
+    confirmed = staff.get(page).content.decode()
+    resend_url = reverse("appointments:mail_resend", args=[booking.pk, "confirmed"])
+    assert resend_url in confirmed and "confirm_request/resend" not in confirmed
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = staff.post(resend_url, {"email": "ada@example.org", "back": "booking"})
+    assert answer.status_code == 302 and answer.url == page
+    _link, _confirmation, again = smtp_server.messages
+    assert again["To"] == "ada@example.org" and booking.code in again["Subject"] + str(
+        again.get_body(("plain",)).get_content()
+    )
+    with scope(tenant=world_a.tenant):
+        services.booking_cancel(booking=booking)
+    assert "/resend/" not in staff.get(page).content.decode()  # nothing left to send again

@@ -522,9 +522,10 @@ def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it
             actor=world_a.users["office_staff"],
         )
     staff = world_a.client("office_staff")
+    search = reverse("appointments:office_booking_search")
     staff.post(reverse("appointments:office_booking_cancel", args=[booking.pk]))
     # The citizen reads the code out on the phone, in lower case.
-    found = staff.get(reverse("appointments:office_booking_search"), {"code": booking.code.lower()})
+    found = staff.get(reverse("appointments:office_booking_search"), {"q": booking.code.lower()})
     page = reverse("appointments:office_booking", args=[booking.pk])
     assert found.status_code == 302 and found.url == page
     text = staff.get(page).content.decode()
@@ -534,8 +535,8 @@ def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it
     # In the staff's words (core.activities), in the order it happened.
     assert history.index("Bestätigt") < history.index("Storniert")
     assert history.count(world_a.users["office_staff"].get_username()) == 2  # who did it
-    unknown = staff.get(reverse("appointments:office_booking_search"), {"code": "ZZZZZZZZ"})
-    assert unknown.status_code == 200 and unknown.context["form"].errors["code"]
+    unknown = staff.get(reverse("appointments:office_booking_search"), {"q": "ZZZZZZZZ"})
+    assert unknown.status_code == 200 and list(unknown.context["page"]) == []
     plan = staff.get(
         reverse("appointments:day_plan"),
         {"location": office.location.pk, "day": (MONDAY + dt.timedelta(days=1)).isoformat()},
@@ -544,7 +545,85 @@ def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it
     # Another municipality finds neither the code nor the page; other roles get nothing.
     beta = world_b.client("office_staff")
     assert beta.get(page).status_code == 404
-    missed = beta.get(reverse("appointments:office_booking_search"), {"code": booking.code})
-    assert missed.status_code == 200 and missed.context["form"].errors["code"]
+    missed = beta.get(reverse("appointments:office_booking_search"), {"q": booking.code})
+    assert missed.status_code == 200 and list(missed.context["page"]) == []
+    for lost in ("erika", "0221-4711"):  # the citizen lost the mail: name or number
+        assert list(beta.get(search, {"q": lost}).context["page"]) == []
     assert world_a.client("kc_agent").get(page).status_code == 403
+    assert world_a.client("kc_agent").get(search, {"q": "Erika"}).status_code == 403
     assert Client().get(page).status_code == 302
+
+
+def test_staff_find_appointments_by_name_address_or_phone(world_a, office, clock):
+    day = MONDAY + dt.timedelta(days=1)
+    with scope(tenant=world_a.tenant):
+        people = [
+            ("Erika Mustermann", "erika@example.org", "0221 / 47 11-0", 9),
+            ("Max Mustermann", "max@example.org", "", 10),
+            ("Ada Lovelace", "ada@example.org", "+49 30 1234567", 11),
+        ]
+        found = {
+            name: services.booking_hold(
+                request=office.request((office.certificate, 1)),
+                start=at(day, hour),
+                name=name,
+                email=email,
+                phone=phone,
+                channel="internal",
+            )
+            for name, email, phone, hour in people
+        }
+        services.bookings_erase(tenant=world_a.tenant, now=at(day, 12) + dt.timedelta(days=31))
+        late = services.booking_hold(
+            request=office.request((office.certificate, 1)),
+            start=at(day + dt.timedelta(days=1), 9),
+            name="Erika Mustermann",
+            email="erika@example.org",
+            channel="internal",
+        )
+    staff = world_a.client("office_staff")
+    search = reverse("appointments:office_booking_search")
+
+    def codes(text: str) -> list[str]:
+        response = staff.get(search, {"q": text})
+        assert response.status_code == 200
+        return [b.code for b in response.context["page"]]
+
+    assert codes("mustermann") == [late.code]  # the others are erased
+    assert codes("ERIKA@example.org") == [late.code]
+    with scope(tenant=world_a.tenant):
+        fresh = services.booking_hold(
+            request=office.request((office.certificate, 1)),
+            start=at(day + dt.timedelta(days=2), 9),
+            name="Erika Mustermann",
+            email="erika.m@example.org",
+            phone="+49 30 1234567",
+            channel="internal",
+        )
+    assert codes("Mustermann") == [fresh.code, late.code]  # the newest appointment first
+    # The number as said on the phone, with or without the area code's 0 or +49.
+    assert codes("030 123 45 67") == codes("1234567") == codes("+49301234567") == [fresh.code]
+    assert codes("Mustermann Erika") == []  # the name's parts in another order do not match
+    assert found["Ada Lovelace"].code not in codes("Lovelace")
+    short = staff.get(search, {"q": "ab"})
+    assert short.context["form"].errors["q"] and "page" not in short.context
+
+
+def test_the_day_plan_downloads_as_csv_for_its_own_municipality_only(
+    world_a, world_b, office, office_b, clock
+):
+    booking = book(office, at(MONDAY, 9, 10))
+    params = {"location": office.location.pk, "day": MONDAY.isoformat()}
+    staff = world_a.client("office_staff")
+    page = staff.get(reverse("appointments:day_plan"), params).content.decode()
+    assert 'id="plan-csv"' in page and "format=csv" in page
+    answer = staff.get(reverse("appointments:day_plan"), {**params, "format": "csv"})
+    assert answer["Content-Type"].startswith("text/csv")
+    rows = answer.content.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Uhrzeit;Ende;Buchungscode;Name")
+    assert rows[1].split(";")[:4] == ["09:10", "09:20", booking.code, "Erika Muster"]
+    assert "Meldebescheinigung" in rows[1] and len(rows) == 2
+    beta = world_b.client("office_staff").get(
+        reverse("appointments:day_plan"), {**params, "format": "csv"}
+    )
+    assert booking.code not in beta.content.decode("utf-8-sig", errors="replace")

@@ -64,16 +64,23 @@ class CheckInForm(forms.Form):
 
 
 class BookingSearchForm(forms.Form):
-    code = forms.CharField(
-        label=_("Booking code"),
-        max_length=12,
-        help_text=_("The eight letters and digits the citizen reads out, e.g. AC4D7FHK."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    q = forms.CharField(
+        label=_("Booking code, name, e-mail address or phone number"),
+        min_length=3,
+        max_length=100,
+        help_text=_(
+            "The code the citizen reads out (e.g. AC4D7FHK) opens the appointment; a name, an "
+            "address or a number lists the appointments that match, newest first."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "type": "search"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _style(self)
+
+    def clean_q(self) -> str:
+        return " ".join(self.cleaned_data["q"].split())
 
 
 class FinishForm(forms.Form):

@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
+from rathaus.core.exports import csv_response
 from rathaus.core.models import Role, Tenant
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
@@ -57,7 +58,7 @@ from .office_forms import (
     PlanForm,
     TransferForm,
 )
-from .rules import MAIL_KINDS, class_for
+from .rules import MAIL_KINDS, class_for, mail_still_fits
 from .tickets import render_ticket, wait_minutes
 
 OFFICE_ROLES = (Role.OFFICE_STAFF, Role.TEAM_LEAD)  # tenant admins pass role_required anyway
@@ -602,20 +603,56 @@ def day_plan(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "location": location, "day": day}
     if location is not None:
         context["bookings"] = selectors.day_plan(location=location, day=day)
+        if request.GET.get("format") == "csv":
+            return _day_plan_csv(location, day, context["bookings"])
         context["served"] = selectors.served_on(location=location, day=day)
+        query = request.GET.copy()
+        query["format"] = "csv"
+        context["csv_query"] = query.urlencode()
     return render(request, "appointments/office/plan.html", context)
+
+
+def _day_plan_csv(location: Location, day: dt.date, bookings: QuerySet[Booking]) -> HttpResponse:
+    """The day's appointments for a printed list or a spreadsheet (contact data included: the
+    day plan shows them too)."""
+    response, writer = csv_response(f"tagesplan-{location.pk}-{day:%Y%m%d}.csv")
+    writer.writerow(
+        [_("Time"), _("End"), _("Booking code"), _("Name"), _("Phone"), _("E-mail"),
+         _("Services"), _("Status"), _("Channel")]
+    )  # fmt: skip
+    for b in bookings:
+        services_text = ", ".join(
+            i.service.name + (f" × {i.quantity}" if i.quantity > 1 else "") for i in b.items.all()
+        )
+        writer.writerow(
+            [
+                timezone.localtime(b.start).strftime("%H:%M"),
+                timezone.localtime(b.end).strftime("%H:%M"),
+                b.code,
+                b.name,
+                b.phone,
+                b.email,
+                services_text,
+                b.get_status_display(),
+                b.get_channel_display(),
+            ]
+        )
+    return response
 
 
 @role_required(*OFFICE_ROLES)
 def booking_search(request: HttpRequest) -> HttpResponse:
-    """A citizen on the phone reads out the booking code: straight to the booking."""
+    """A citizen on the phone reads out the booking code: straight to the booking. Without the
+    code (the mail is lost), their name, e-mail address or phone number lists the matches."""
     form = BookingSearchForm(request.GET or None)
+    context: dict[str, Any] = {"form": form}
     if form.is_valid():
-        booking = selectors.booking_by_code(form.cleaned_data["code"])
+        text = form.cleaned_data["q"]
+        booking = selectors.booking_by_code(text) if len(text) <= 12 else None
         if booking is not None:
             return redirect("appointments:office_booking", pk=booking.pk)
-        form.add_error("code", _("No appointment has this booking code."))
-    return render(request, "appointments/office/booking_search.html", {"form": form})
+        context.update(paged(request, selectors.bookings_matching(text)))
+    return render(request, "appointments/office/booking_search.html", context)
 
 
 @role_required(*OFFICE_ROLES)
@@ -627,11 +664,17 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    now = timezone.now()
     return render(
         request,
         "appointments/office/booking.html",
         {
             "booking": booking,
+            # The mail a citizen who lost it can be sent again, if any.
+            "resend": next(
+                (k for k in ("confirm_request", "confirmed") if mail_still_fits(booking, k, now)),
+                None,
+            ),
             "events": events_of_subject("booking", booking.pk),
             "plan_url": _plan_url(booking.location, timezone.localdate(booking.start)),
         },
@@ -692,4 +735,6 @@ def mail_resend(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
                 _("%(mail)s for %(code)s is being sent again to %(email)s.")
                 % {"mail": MAIL_KINDS[kind], "code": booking.code, "email": booking.email},
             )
-    return redirect(reverse("appointments:undelivered_mails"))
+    if request.POST.get("back") == "booking":
+        return redirect("appointments:office_booking", pk=booking.pk)
+    return redirect("appointments:undelivered_mails")

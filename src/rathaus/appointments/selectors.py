@@ -10,7 +10,18 @@ from statistics import median
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Replace
 from django.utils import timezone
 
 from rathaus.catalog.models import Location, Service
@@ -324,6 +335,24 @@ def booking_by_code(code: str, items: Prefetch | None = None) -> Booking | None:
         .prefetch_related(items or booking_items())
         .first()
     )
+
+
+def bookings_matching(text: str) -> QuerySet[Booking]:
+    """Bookings whose citizen matches: part of the name or the e-mail address, or of the phone
+    number's digits (spaces, dashes and slashes ignored, the area code with or without its
+    0). Newest first; erased bookings have nothing left to match."""
+    match = Q(name__icontains=text) | Q(email_key__contains=text.lower())
+    digits = "".join(c for c in text if c.isdigit())
+    if digits.startswith("0") and not digits.startswith("00"):
+        digits = digits[1:]  # 030 … matches +49 30 … and 030 … alike
+    bookings = Booking.objects.all()
+    if len(digits) >= 4:
+        phone: Any = F("phone")
+        for separator in (" ", "-", "/"):
+            phone = Replace(phone, Value(separator), Value(""))
+        bookings = bookings.alias(phone_digits=phone)
+        match |= Q(phone_digits__contains=digits)
+    return bookings.filter(match).select_related("location").order_by("-start", "-pk")
 
 
 # ---------------------------------------------------------------------------------------------
