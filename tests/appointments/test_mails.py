@@ -238,3 +238,17 @@ def test_a_citizen_who_lost_the_mail_gets_it_again_from_the_booking_page(
     with scope(tenant=world_a.tenant):
         services.booking_cancel(booking=booking)
     assert "/resend/" not in staff.get(page).content.decode()  # nothing left to send again
+
+
+def test_the_office_pages_speak_english_on_request(
+    world_a, office, smtp_server, settings, clock, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_PORT = 1
+    booking = hold(office, world_a, django_capture_on_commit_callbacks)
+    staff = world_a.client("office_staff")
+    staff.post(reverse("set_language"), {"language": "en", "next": "/"})
+    mails = staff.get(PAGE).content.decode()
+    assert "Undelivered e-mails" in mails and "The mail server could not be reached." in mails
+    page = staff.get(reverse("appointments:office_booking", args=[booking.pk])).content.decode()
+    assert f"Appointment {booking.code}" in page
+    assert "E-mail could not be delivered" in page and "Send the confirmation link again" in page
