@@ -156,7 +156,9 @@ def test_bulk_assign_and_case_actions(world_a):
     clerk.post(url("status"), {"status": "closed"})
     page = clerk.get(reverse("contacts:case", args=[cases[0].reference]))
     text = page.content.decode()
-    assert "Rückfrage beim Standesamt" in text and "case_in_progress" in text
+    assert "Rückfrage beim Standesamt" in text
+    history = text.split('<caption class="kern-sr-only">Verlauf</caption>')[1]
+    assert "In Bearbeitung" in history and "Interne Notiz hinzugefügt" in history
     with scopes_disabled():
         assert Case.objects.get(pk=cases[0].pk).status == CaseStatus.CLOSED
     # An impossible step is refused with a message, not a crash.

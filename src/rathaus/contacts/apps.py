@@ -6,3 +6,26 @@ class ContactsConfig(AppConfig):
     name = "rathaus.contacts"
     label = "contacts"
     verbose_name = _("Contacts and cases")
+
+    def ready(self) -> None:
+        from rathaus.core.activities import register
+
+        register(
+            {
+                "case_created": _("Case opened"),
+                "case_new": _("Set to new"),
+                "case_in_progress": _("In progress"),
+                "case_waiting": _("Waiting for citizen"),
+                "case_answered": _("Answered"),
+                "case_closed": _("Closed"),
+                "case_reopened": _("Reopened"),
+                "case_assigned": _("Assigned"),
+                "case_forwarded": _("Forwarded to another unit"),
+                "case_note_added": _("Internal note added"),
+                "case_replied": _("Reply sent to the citizen"),
+                "case_escalated": _("Escalated: deadline passed"),
+                "case_attachment_added": _("Attachment added"),
+                "case_contact_joined": _("Another contact joined the case"),
+                "case_mail_received": _("E-mail from the citizen received"),
+            }
+        )
