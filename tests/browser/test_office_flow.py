@@ -185,7 +185,7 @@ def test_staff_send_an_undelivered_confirmation_link_again(
 
     # The booking's page, found by its code, tells the whole story.
     page.goto(f"{live_server.url}/office/")
-    page.locator("#booking-search input[name=code]").fill(booking.code.lower())
+    page.locator("#booking-search input[name=q]").fill(booking.code.lower())
     page.locator("#booking-search button[type=submit]").click()
     expect(page.locator("h1")).to_contain_text(booking.code)
     history = page.locator("#booking-history")
