@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import office_booking_views as bookings
 from . import office_views as views
 
 urlpatterns = [
@@ -20,13 +21,13 @@ urlpatterns = [
         views.ticket_action,
         name="ticket_action",
     ),
-    path("office/phone/", views.phone_booking, name="phone_booking"),
-    path("office/plan/", views.day_plan, name="day_plan"),
-    path("office/plan/<int:pk>/cancel/", views.booking_cancel, name="office_booking_cancel"),
-    path("office/booking/", views.booking_search, name="office_booking_search"),
-    path("office/booking/<int:pk>/", views.booking_detail, name="office_booking"),
-    path("office/mails/", views.undelivered_mails, name="undelivered_mails"),
-    path("office/mails/<int:pk>/<slug:kind>/resend/", views.mail_resend, name="mail_resend"),
+    path("office/phone/", bookings.phone_booking, name="phone_booking"),
+    path("office/plan/", bookings.day_plan, name="day_plan"),
+    path("office/plan/<int:pk>/cancel/", bookings.booking_cancel, name="office_booking_cancel"),
+    path("office/booking/", bookings.booking_search, name="office_booking_search"),
+    path("office/booking/<int:pk>/", bookings.booking_detail, name="office_booking"),
+    path("office/mails/", bookings.undelivered_mails, name="undelivered_mails"),
+    path("office/mails/<int:pk>/<slug:kind>/resend/", bookings.mail_resend, name="mail_resend"),
     path("office/kiosk/<int:pk>/<str:token>/", views.kiosk, name="kiosk"),
     path("office/kiosk/<int:pk>/<str:token>/ticket/", views.kiosk_issue, name="kiosk_issue"),
     path(

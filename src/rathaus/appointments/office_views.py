@@ -1,4 +1,5 @@
-"""The citizen office: kiosk, counter screen, call display, phone booking and day plan.
+"""The citizen office: kiosk, counter screen, call display and the office's home page (the
+staff pages about bookings are in `office_booking_views`).
 
 Staff pages need a login and an office role. The kiosk and the call display run on unattended
 devices without a login; they are opened by a signed link per location and purpose (the
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -23,23 +23,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
-from rathaus.core.exports import csv_response
 from rathaus.core.models import Role, Tenant
-from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
-from rathaus.core.selectors import events_of_subject
 from rathaus.core.tenancy import tenant_context
 
 from . import selectors, services
 from .models import (
-    Booking,
-    BookingChannel,
     BookingPolicy,
     Counter,
     Ticket,
@@ -51,14 +45,9 @@ from .office_forms import (
     CheckInForm,
     CounterChoiceForm,
     FinishForm,
-    MailFilterForm,
-    MailResendForm,
-    PhoneBookingForm,
-    PhoneRequestForm,
-    PlanForm,
     TransferForm,
 )
-from .rules import MAIL_KINDS, class_for, mail_still_fits
+from .rules import class_for
 from .tickets import render_ticket, wait_minutes
 
 OFFICE_ROLES = (Role.OFFICE_STAFF, Role.TEAM_LEAD)  # tenant admins pass role_required anyway
@@ -67,7 +56,7 @@ DEVICE_PURPOSES = ("kiosk", "display")
 TICKET_ACTIONS = ("recall", "start", "park", "no_show", "finish", "transfer")
 
 
-def _actor(request: HttpRequest) -> User:
+def acting_staff(request: HttpRequest) -> User:
     """The signed-in staff member (the views are behind `role_required`)."""
     assert isinstance(request.user, User)
     return request.user
@@ -312,7 +301,7 @@ def office_location(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def device_links_renew(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
-    services.device_key_renew(location=location, actor=_actor(request))
+    services.device_key_renew(location=location, actor=acting_staff(request))
     messages.success(
         request, _("New device links made. Open them on the kiosk and the display again.")
     )
@@ -425,7 +414,7 @@ def _required_counter(request: HttpRequest) -> Counter:
 @require_POST
 def counter_next(request: HttpRequest) -> HttpResponse:
     chosen = _required_counter(request)
-    ticket = services.ticket_call_next(counter=chosen, actor=_actor(request))
+    ticket = services.ticket_call_next(counter=chosen, actor=acting_staff(request))
     if ticket is None:
         messages.info(request, _("Nobody is waiting for this counter."))
     else:
@@ -467,7 +456,7 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 def _ticket_step(request: HttpRequest, chosen: Counter, ticket: Ticket, action: str) -> None:
     """Run one counter step; raises `BookingError` with a message for the staff."""
-    actor = _actor(request)
+    actor = acting_staff(request)
     done = {
         "recall": _("%(ticket)s called again."),
         "start": _("Service for %(ticket)s started."),
@@ -510,231 +499,3 @@ def _ticket_step(request: HttpRequest, chosen: Counter, ticket: Ticket, action: 
         }[action]
         step(ticket=ticket, actor=actor)
     messages.success(request, done % {"ticket": ticket.label})
-
-
-# --- staff: phone booking and day plan ------------------------------------------------------
-
-
-@role_required(*OFFICE_ROLES)
-def phone_booking(request: HttpRequest) -> HttpResponse:
-    """Book for a caller in three steps on one page: what and where → day → time and name.
-
-    The choices travel in the query string, so every step is a plain link or GET form; only
-    the booking itself is a POST (with an idempotency key against double submits).
-    """
-    wanted = PhoneRequestForm(request.GET or None, locations=selectors.bookable_locations())
-    context: dict[str, Any] = {"wanted": wanted, "query": request.GET.urlencode()}
-    if not (request.GET and wanted.is_valid() and wanted.cleaned_data["services"]):
-        return render(request, "appointments/office/phone.html", context)
-    booking_request = services.Request(
-        location=wanted.cleaned_data["location"], items=wanted.items()
-    )
-    try:
-        days = selectors.free_days(request=booking_request, channel=BookingChannel.PHONE)
-    except services.BookingError as error:
-        wanted.add_error(None, error.message)
-        return render(request, "appointments/office/phone.html", context)
-    day = wanted.cleaned_data.get("day")
-    context["days"] = [(d, n, _with_day(request, d)) for d, n in sorted(days.items())]
-    context["day"] = day
-    if day is None:
-        return render(request, "appointments/office/phone.html", context)
-    starts = selectors.free_starts(request=booking_request, channel=BookingChannel.PHONE, day=day)
-    form = PhoneBookingForm(
-        request.POST or None,
-        starts=starts,
-        initial={"idempotency_key": secrets.token_hex(16)},
-    )
-    context["form"] = form
-    if request.method == "POST" and form.is_valid():
-        try:
-            booking = services.booking_hold(
-                request=booking_request,
-                start=form.start_time(),
-                name=form.cleaned_data["name"],
-                email=form.cleaned_data["email"],
-                phone=form.cleaned_data["phone"],
-                channel=BookingChannel.PHONE,
-                idempotency_key=form.cleaned_data["idempotency_key"],
-                actor=_actor(request),
-            )
-        except services.BookingError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(
-                request,
-                _("Appointment booked: %(time)s, booking code %(code)s.")
-                % {
-                    "time": timezone.localtime(booking.start).strftime("%d.%m.%Y %H:%M"),
-                    "code": booking.code,
-                },
-            )
-            return redirect(_plan_url(booking.location, timezone.localdate(booking.start)))
-    return render(request, "appointments/office/phone.html", context)
-
-
-def _with_day(request: HttpRequest, day: dt.date) -> str:
-    query = request.GET.copy()
-    query["day"] = day.isoformat()
-    return f"?{query.urlencode()}"
-
-
-def _plan_url(location: Location, day: dt.date) -> str:
-    return (
-        reverse("appointments:day_plan")
-        + "?"
-        + urlencode({"location": str(location.pk), "day": day.isoformat()})
-    )
-
-
-@role_required(*OFFICE_ROLES)
-def day_plan(request: HttpRequest) -> HttpResponse:
-    locations = selectors.office_locations()
-    first = locations.first()
-    data = request.GET if "location" in request.GET else None
-    form = PlanForm(
-        data,
-        locations=locations,
-        initial={"location": first, "day": timezone.localdate()},
-    )
-    location, day = first, timezone.localdate()
-    if data is not None and form.is_valid():
-        location, day = form.cleaned_data["location"], form.cleaned_data["day"]
-    context: dict[str, Any] = {"form": form, "location": location, "day": day}
-    if location is not None:
-        context["bookings"] = selectors.day_plan(location=location, day=day)
-        if request.GET.get("format") == "csv":
-            return _day_plan_csv(location, day, context["bookings"])
-        context["served"] = selectors.served_on(location=location, day=day)
-        query = request.GET.copy()
-        query["format"] = "csv"
-        context["csv_query"] = query.urlencode()
-    return render(request, "appointments/office/plan.html", context)
-
-
-def _day_plan_csv(location: Location, day: dt.date, bookings: QuerySet[Booking]) -> HttpResponse:
-    """The day's appointments for a printed list or a spreadsheet (contact data included: the
-    day plan shows them too)."""
-    response, writer = csv_response(f"tagesplan-{location.pk}-{day:%Y%m%d}.csv")
-    writer.writerow(
-        [_("Time"), _("End"), _("Booking code"), _("Name"), _("Phone"), _("E-mail"),
-         _("Services"), _("Status"), _("Channel")]
-    )  # fmt: skip
-    for b in bookings:
-        services_text = ", ".join(
-            i.service.name + (f" × {i.quantity}" if i.quantity > 1 else "") for i in b.items.all()
-        )
-        writer.writerow(
-            [
-                timezone.localtime(b.start).strftime("%H:%M"),
-                timezone.localtime(b.end).strftime("%H:%M"),
-                b.code,
-                b.name,
-                b.phone,
-                b.email,
-                services_text,
-                b.get_status_display(),
-                b.get_channel_display(),
-            ]
-        )
-    return response
-
-
-@role_required(*OFFICE_ROLES)
-def booking_search(request: HttpRequest) -> HttpResponse:
-    """A citizen on the phone reads out the booking code: straight to the booking. Without the
-    code (the mail is lost), their name, e-mail address or phone number lists the matches."""
-    form = BookingSearchForm(request.GET or None)
-    context: dict[str, Any] = {"form": form}
-    if form.is_valid():
-        text = form.cleaned_data["q"]
-        booking = selectors.booking_by_code(text) if len(text) <= 12 else None
-        if booking is not None:
-            return redirect("appointments:office_booking", pk=booking.pk)
-        context.update(paged(request, selectors.bookings_matching(text)))
-    return render(request, "appointments/office/booking_search.html", context)
-
-
-@role_required(*OFFICE_ROLES)
-def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One appointment with everything that happened to it (the audit trail)."""
-    booking = get_object_or_404(
-        Booking.objects.select_related("location", "created_by").prefetch_related(
-            selectors.booking_items()
-        ),
-        pk=pk,
-    )
-    now = timezone.now()
-    return render(
-        request,
-        "appointments/office/booking.html",
-        {
-            "booking": booking,
-            # The mail a citizen who lost it can be sent again, if any.
-            "resend": next(
-                (k for k in ("confirm_request", "confirmed") if mail_still_fits(booking, k, now)),
-                None,
-            ),
-            "events": events_of_subject("booking", booking.pk),
-            "plan_url": _plan_url(booking.location, timezone.localdate(booking.start)),
-        },
-    )
-
-
-@role_required(*OFFICE_ROLES)
-@require_POST
-def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    booking: Booking = get_object_or_404(Booking.objects.select_related("location"), pk=pk)
-    try:
-        services.booking_cancel(booking=booking, actor=_actor(request))
-    except services.BookingError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Appointment %(code)s cancelled.") % {"code": booking.code})
-    return redirect(_plan_url(booking.location, timezone.localdate(booking.start)))
-
-
-# --- staff: e-mails the worker gave up on --------------------------------------------------
-
-MAILS_PER_PAGE = 50
-
-
-@role_required(*OFFICE_ROLES)
-def undelivered_mails(request: HttpRequest) -> HttpResponse:
-    """Appointment e-mails that could not be delivered after every retry: the citizen has no
-    confirmation link or confirmation. Staff send them again or call the citizen."""
-    form = MailFilterForm(request.GET or None, locations=selectors.office_locations())
-    location = form.cleaned_data["location"] if form.is_valid() else None
-    rows = selectors.undelivered_mails(now=timezone.now(), location=location)
-    return render(
-        request,
-        "appointments/office/mails.html",
-        {"form": form, **paged(request, rows, MAILS_PER_PAGE)},
-    )
-
-
-@role_required(*OFFICE_ROLES)
-@require_POST
-def mail_resend(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-    if kind not in MAIL_KINDS:
-        raise Http404
-    booking: Booking = get_object_or_404(Booking, pk=pk)
-    form = MailResendForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["email"]))
-    else:
-        try:
-            services.booking_mail_resend(
-                booking=booking, kind=kind, email=form.cleaned_data["email"], actor=_actor(request)
-            )
-        except services.BookingError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request,
-                _("%(mail)s for %(code)s is being sent again to %(email)s.")
-                % {"mail": MAIL_KINDS[kind], "code": booking.code, "email": booking.email},
-            )
-    if request.POST.get("back") == "booking":
-        return redirect("appointments:office_booking", pk=booking.pk)
-    return redirect("appointments:undelivered_mails")
