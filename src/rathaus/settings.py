@@ -228,6 +228,8 @@ LOGGING = {
 
 # Search: how many hits the desk shows, and the fuzzy threshold for typo tolerance.
 RATHAUS_SEARCH_LIMIT = env_int("RATHAUS_SEARCH_LIMIT", 10, minimum=1)
+# How long the log of accesses to personal data is kept (core.PersonalDataAccess).
+RATHAUS_ACCESS_LOG_DAYS = env_int("RATHAUS_ACCESS_LOG_DAYS", 730, minimum=30)
 
 # REST API (rathaus.api): token auth, scopes and error handling live on the API's base view.
 REST_FRAMEWORK = {

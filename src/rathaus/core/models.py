@@ -279,3 +279,37 @@ class AttemptCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class AccessAction(models.TextChoices):
+    VIEWED = "viewed", _("viewed")
+    SEARCHED = "searched", _("searched")
+    EXPORTED = "exported", _("exported")
+
+
+class PersonalDataAccess(TenantOwned):
+    """Who opened, searched or exported citizens' data, and when: the access log that data
+    protection asks for. Kept apart from the event log, which is the process log: a page view
+    is not a step of the case or booking (docs/decisions.md). Search terms are not stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, verbose_name=_("user")
+    )
+    subject_kind = models.CharField(_("what"), max_length=50)
+    subject_id = models.CharField(_("which"), max_length=64, blank=True)
+    action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("access to personal data")
+        verbose_name_plural = _("accesses to personal data")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "subject_kind", "subject_id"], name="access_subject_idx"
+            ),
+            models.Index(fields=["tenant", "at"], name="access_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.subject_kind}"

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django_scopes import scopes_disabled
 
-from rathaus.core.models import Event, Membership, OrgUnit, Role, Tenant
+from rathaus.core.models import Event, Membership, OrgUnit, PersonalDataAccess, Role, Tenant
 
 
 def tenants_of_user(user: User) -> list[Tenant]:
@@ -49,3 +49,28 @@ def events_of_subject(subject_kind: str, subject_id: object) -> QuerySet[Event]:
 def sender_of(tenant: Tenant) -> str:
     """From address of e-mails to citizens: the tenant's sender, its e-mail, or the default."""
     return tenant.case_sender_email or tenant.email or settings.DEFAULT_FROM_EMAIL
+
+
+def access_log_kinds() -> list[str]:
+    """The kinds of subject the access log holds, for its filter."""
+    kinds = PersonalDataAccess.objects.values_list("subject_kind", flat=True).distinct()
+    return sorted(kinds.order_by())
+
+
+def access_log_filtered(
+    rows: QuerySet[PersonalDataAccess],
+    *,
+    subject_kind: str = "",
+    subject_id: str = "",
+    user: str = "",
+    action: str = "",
+) -> QuerySet[PersonalDataAccess]:
+    if subject_kind:
+        rows = rows.filter(subject_kind=subject_kind)
+    if subject_id.strip():
+        rows = rows.filter(subject_id=subject_id.strip())
+    if user.strip():
+        rows = rows.filter(user__username__iexact=user.strip())
+    if action:
+        rows = rows.filter(action=action)
+    return rows

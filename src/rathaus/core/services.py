@@ -6,12 +6,24 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
-from rathaus.core.models import AttemptCount, ClosingDay, Event, Membership, OrgUnit, Role, Tenant
+from rathaus.core.models import (
+    AccessAction,
+    AttemptCount,
+    ClosingDay,
+    Event,
+    Membership,
+    OrgUnit,
+    PersonalDataAccess,
+    Role,
+    Tenant,
+)
 
 
 def event_build(
@@ -189,4 +201,31 @@ def attempt_counts_purge(now: dt.datetime) -> int:
     deleted, _per_model = AttemptCount.objects.filter(
         window_ends__lte=int(now.timestamp())
     ).delete()
+    return deleted
+
+
+def personal_data_accessed(
+    *,
+    tenant: Tenant,
+    user: User,
+    subject_kind: str,
+    subject_id: object = "",
+    action: str = AccessAction.VIEWED,
+) -> None:
+    """Log that `user` viewed, searched or exported citizens' data (a page of a booking or a
+    case, a search, a CSV). Only what and which, never the data or the search term."""
+    PersonalDataAccess.objects.create(
+        tenant=tenant,
+        user=user if user.is_authenticated else None,
+        subject_kind=subject_kind,
+        subject_id=str(subject_id),
+        action=action,
+    )
+
+
+def access_log_purge(now: dt.datetime) -> int:
+    """Forget accesses older than `RATHAUS_ACCESS_LOG_DAYS` (timer `core.access_log`)."""
+    cutoff = now - dt.timedelta(days=settings.RATHAUS_ACCESS_LOG_DAYS)
+    with scopes_disabled():
+        deleted, _per_model = PersonalDataAccess.objects.filter(at__lt=cutoff).delete()
     return deleted

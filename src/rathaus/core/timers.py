@@ -45,6 +45,7 @@ TIMERS = [
         "rathaus.core.services.attempt_counts_purge",
         every=dt.timedelta(hours=1),
     ),
+    Timer("core.access_log", "rathaus.core.services.access_log_purge", daily_at=dt.time(3, 0)),
     Timer("cases.escalate", "rathaus.contacts.jobs.escalate_all", every=dt.timedelta(minutes=15)),
     Timer("cases.overdue_digest", "rathaus.contacts.jobs.digest_all", daily_at=dt.time(7, 0)),
     Timer("mail.poll", "rathaus.contacts.jobs.poll_mail_all", every=dt.timedelta(minutes=2)),

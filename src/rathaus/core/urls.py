@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tenant/", views.tenant_switch, name="tenant_switch"),
     path("organisation/", views.organisation, name="organisation"),
+    path("access-log/", views.access_log, name="access_log"),
 ]

@@ -1,12 +1,13 @@
-"""Start page per role, tenant switcher, organisation overview."""
+"""Start page per role, tenant switcher, organisation overview, access log."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,10 +16,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog import selectors as catalog_selectors
+from rathaus.core.exports import csv_response
+from rathaus.core.forms import AccessLogFilter
 from rathaus.core.middleware import SESSION_TENANT_KEY
-from rathaus.core.models import Event, OrgUnit, Role
+from rathaus.core.models import Event, OrgUnit, PersonalDataAccess, Role
+from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
-from rathaus.core.selectors import units_visible_to
+from rathaus.core.selectors import access_log_filtered, access_log_kinds, units_visible_to
 
 
 @login_required
@@ -75,3 +79,43 @@ def organisation(request: HttpRequest) -> HttpResponse:
         "path"
     )
     return render(request, "core/organisation.html", {"units": units})
+
+
+@role_required(Role.TENANT_ADMIN)
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who viewed, searched or exported citizens' data: for the data protection officer and
+    for answering a citizen's request for information (Art. 15 GDPR)."""
+    form = AccessLogFilter(request.GET or None, kinds=access_log_kinds())
+    rows = PersonalDataAccess.objects.select_related("user")
+    if form.is_valid():
+        rows = access_log_filtered(rows, **form.cleaned_data)
+    if request.GET.get("format") == "csv":
+        return _access_log_csv(rows)
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return render(
+        request,
+        "core/access_log.html",
+        {
+            "form": form,
+            "days": settings.RATHAUS_ACCESS_LOG_DAYS,
+            "csv_query": query.urlencode(),
+            **paged(request, rows, 50),
+        },
+    )
+
+
+def _access_log_csv(rows: QuerySet[PersonalDataAccess]) -> HttpResponse:
+    response, writer = csv_response("zugriffsprotokoll.csv")
+    writer.writerow([_("When"), _("User name"), _("Action"), _("What"), _("Which")])
+    for row in rows.iterator():
+        writer.writerow(
+            [
+                timezone.localtime(row.at).strftime("%d.%m.%Y %H:%M:%S"),
+                row.user.get_username() if row.user else "",
+                row.get_action_display(),
+                row.subject_kind,
+                row.subject_id,
+            ]
+        )
+    return response
