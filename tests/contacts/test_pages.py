@@ -10,7 +10,7 @@ from django_scopes import scope, scopes_disabled
 
 from rathaus.contacts import services
 from rathaus.contacts.models import Case, CaseStatus, Contact
-from rathaus.core.models import Event
+from rathaus.core.models import Event, PersonalDataAccess
 
 
 def hand_over(world, **citizen):
@@ -103,6 +103,14 @@ def test_the_desk_shows_a_callers_earlier_contacts_and_open_cases(world_a, world
     assert "Sache der Gemeinde Beta" not in text
     unknown = client.get(reverse("contacts:citizen_history"), {"citizen_phone": "0171 000000"})
     assert case.reference not in unknown.content.decode()
+    # Showing a caller's history is an access to personal data; finding nothing is not.
+    with scope(tenant=world_a.tenant):
+        (access,) = PersonalDataAccess.objects.all()
+    assert (access.user, access.subject_kind, access.action) == (
+        world_a.users["kc_agent"],
+        "citizen_history",
+        "searched",
+    )
 
 
 def test_inbox_shows_the_units_cases_with_deadline_and_leads_see_sub_units(world_a):

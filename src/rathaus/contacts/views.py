@@ -150,6 +150,13 @@ def citizen_history(request: HttpRequest) -> HttpResponse:
         phone=request.GET.get("citizen_phone", "")[:50],
         email=request.GET.get("citizen_email", "")[:254],
     )
+    if history.contacts or history.cases:  # a caller's earlier contacts were shown
+        personal_data_accessed(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            user=request.user,  # type: ignore[arg-type]
+            subject_kind="citizen_history",
+            action=AccessAction.SEARCHED,
+        )
     return render(request, "contacts/partials/citizen_history.html", {"history": history})
 
 
