@@ -67,14 +67,17 @@ def status_of(ticket: Ticket) -> Ticket:
         return Ticket.objects.select_related("counter").get(pk=ticket.pk)
 
 
-def book(office, start, *, name: str = "Erika Muster", channel: str = "internal") -> Booking:
+def book(
+    office, start, *, name: str = "Erika Muster", channel: str = "internal", **citizen
+) -> Booking:
+    """A booking made by staff; `citizen` may add email, phone or actor."""
     with scope(tenant=office.location.tenant):
         return services.booking_hold(
             request=office.request((office.certificate, 1)),
             start=start,
             name=name,
-            email="",
             channel=channel,
+            **{"email": "", **citizen},
         )
 
 
@@ -511,16 +514,13 @@ def test_counter_screen_display_and_day_plan_cost_the_same_for_more_rows(world_a
 def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it(
     world_a, world_b, office, office_b, clock, django_capture_on_commit_callbacks
 ):
-    with scope(tenant=world_a.tenant):
-        booking = services.booking_hold(
-            request=office.request((office.certificate, 1)),
-            start=at(MONDAY + dt.timedelta(days=1), 10),
-            name="Erika Muster",
-            email="",
-            phone="0221 4711",
-            channel="phone",
-            actor=world_a.users["office_staff"],
-        )
+    booking = book(
+        office,
+        at(MONDAY + dt.timedelta(days=1), 10),
+        channel="phone",
+        phone="0221 4711",
+        actor=world_a.users["office_staff"],
+    )
     staff = world_a.client("office_staff")
     search = reverse("appointments:office_booking_search")
     staff.post(reverse("appointments:office_booking_cancel", args=[booking.pk]))
@@ -556,31 +556,23 @@ def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it
 
 def test_staff_find_appointments_by_name_address_or_phone(world_a, office, clock):
     day = MONDAY + dt.timedelta(days=1)
+    people = [
+        ("Erika Mustermann", "erika@example.org", "0221 / 47 11-0", 9),
+        ("Max Mustermann", "max@example.org", "", 10),
+        ("Ada Lovelace", "ada@example.org", "+49 30 1234567", 11),
+    ]
+    found = {
+        name: book(office, at(day, hour), name=name, email=email, phone=phone)
+        for name, email, phone, hour in people
+    }
     with scope(tenant=world_a.tenant):
-        people = [
-            ("Erika Mustermann", "erika@example.org", "0221 / 47 11-0", 9),
-            ("Max Mustermann", "max@example.org", "", 10),
-            ("Ada Lovelace", "ada@example.org", "+49 30 1234567", 11),
-        ]
-        found = {
-            name: services.booking_hold(
-                request=office.request((office.certificate, 1)),
-                start=at(day, hour),
-                name=name,
-                email=email,
-                phone=phone,
-                channel="internal",
-            )
-            for name, email, phone, hour in people
-        }
         services.bookings_erase(tenant=world_a.tenant, now=at(day, 12) + dt.timedelta(days=31))
-        late = services.booking_hold(
-            request=office.request((office.certificate, 1)),
-            start=at(day + dt.timedelta(days=1), 9),
-            name="Erika Mustermann",
-            email="erika@example.org",
-            channel="internal",
-        )
+    late = book(
+        office,
+        at(day + dt.timedelta(days=1), 9),
+        name="Erika Mustermann",
+        email="erika@example.org",
+    )
     staff = world_a.client("office_staff")
     search = reverse("appointments:office_booking_search")
 
@@ -591,15 +583,13 @@ def test_staff_find_appointments_by_name_address_or_phone(world_a, office, clock
 
     assert codes("mustermann") == [late.code]  # the others are erased
     assert codes("ERIKA@example.org") == [late.code]
-    with scope(tenant=world_a.tenant):
-        fresh = services.booking_hold(
-            request=office.request((office.certificate, 1)),
-            start=at(day + dt.timedelta(days=2), 9),
-            name="Erika Mustermann",
-            email="erika.m@example.org",
-            phone="+49 30 1234567",
-            channel="internal",
-        )
+    fresh = book(
+        office,
+        at(day + dt.timedelta(days=2), 9),
+        name="Erika Mustermann",
+        email="erika.m@example.org",
+        phone="+49 30 1234567",
+    )
     assert codes("Mustermann") == [fresh.code, late.code]  # the newest appointment first
     # The number as said on the phone, with or without the area code's 0 or +49.
     assert codes("030 123 45 67") == codes("1234567") == codes("+49301234567") == [fresh.code]
