@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location
+from rathaus.core.access import access_logged
 from rathaus.core.exports import csv_response
 from rathaus.core.models import AccessAction
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
 from rathaus.core.selectors import events_of_subject
-from rathaus.core.services import personal_data_accessed
 
 from . import selectors, services
 from .models import Booking, BookingChannel
@@ -132,7 +132,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
         context["bookings"] = selectors.day_plan(location=location, day=day)
         csv = request.GET.get("format") == "csv"
         action = AccessAction.EXPORTED if csv else AccessAction.VIEWED
-        _accessed(request, "day_plan", f"{location.pk}/{day}", action)
+        access_logged(request, "day_plan", f"{location.pk}/{day}", action)
         if csv:
             return _day_plan_csv(location, day, context["bookings"])
         context["served"] = selectors.served_on(location=location, day=day)
@@ -182,7 +182,7 @@ def booking_search(request: HttpRequest) -> HttpResponse:
         if booking is not None:
             return redirect("appointments:office_booking", pk=booking.pk)
         context.update(paged(request, selectors.bookings_matching(text)))
-        _accessed(request, "booking", "", AccessAction.SEARCHED)
+        access_logged(request, "booking", "", AccessAction.SEARCHED)
     return render(request, "appointments/office/booking_search.html", context)
 
 
@@ -195,7 +195,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    _accessed(request, "booking", booking.pk)
+    access_logged(request, "booking", booking.pk)
     now = timezone.now()
     return render(
         request,
@@ -238,7 +238,7 @@ def undelivered_mails(request: HttpRequest) -> HttpResponse:
     form = MailFilterForm(request.GET or None, locations=selectors.office_locations())
     location = form.cleaned_data["location"] if form.is_valid() else None
     rows = selectors.undelivered_mails(now=timezone.now(), location=location)
-    _accessed(request, "undelivered_mails")
+    access_logged(request, "undelivered_mails")
     return render(
         request,
         "appointments/office/mails.html",
@@ -274,15 +274,3 @@ def mail_resend(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if request.POST.get("back") == "booking":
         return redirect("appointments:office_booking", pk=booking.pk)
     return redirect("appointments:undelivered_mails")
-
-
-def _accessed(
-    request: HttpRequest, kind: str, subject: object = "", action: str = AccessAction.VIEWED
-) -> None:
-    personal_data_accessed(
-        tenant=request.tenant,  # type: ignore[attr-defined]
-        user=acting_staff(request),
-        subject_kind=kind,
-        subject_id=subject,
-        action=action,
-    )

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
+from rathaus.contacts.services import phone_key
 from rathaus.core.models import Event, Tenant
 
 from .models import (
@@ -59,6 +60,7 @@ from .rules import (
 )
 
 DISPLAY_RECENT = 8
+PHONE_SEPARATORS = (" ", "-", "/", "(", ")", ".")  # what a stored number may contain
 UNDELIVERED_DAYS = 60  # how far back the office looks for e-mails the worker gave up on
 
 
@@ -201,13 +203,12 @@ def bookable_locations() -> QuerySet[Location]:
 
 def office_locations() -> QuerySet[Location]:
     """The citizen offices: locations with booking rules, counters or services offered."""
-    return (
-        Location.objects.filter(
-            Q(rules__isnull=False) | Q(counters__isnull=False) | Q(offered__isnull=False)
-        )
-        .distinct()
-        .order_by("name")
-    )
+    here = {"location": OuterRef("pk")}
+    return Location.objects.filter(
+        Exists(AvailabilityRule.objects.filter(**here))
+        | Exists(Counter.objects.filter(**here))
+        | Exists(OfferedService.objects.filter(**here))
+    ).order_by("name")
 
 
 def bookable_offers() -> QuerySet[OfferedService]:
@@ -339,16 +340,15 @@ def booking_by_code(code: str, items: Prefetch | None = None) -> Booking | None:
 
 def bookings_matching(text: str) -> QuerySet[Booking]:
     """Bookings whose citizen matches: part of the name or the e-mail address, or of the phone
-    number's digits (spaces, dashes and slashes ignored, the area code with or without its
-    0). Newest first; erased bookings have nothing left to match."""
+    number (read as `contacts.services.phone_key` reads numbers; separators in the stored
+    number ignored, the area code with or without its 0 or +49). Newest first; erased
+    bookings have nothing left to match."""
     match = Q(name__icontains=text) | Q(email_key__contains=text.lower())
-    digits = "".join(c for c in text if c.isdigit())
-    if digits.startswith("0") and not digits.startswith("00"):
-        digits = digits[1:]  # 030 … matches +49 30 … and 030 … alike
+    digits = phone_key(text).removeprefix("0")  # "030 …" and "+49 30 …" alike
     bookings = Booking.objects.all()
     if len(digits) >= 4:
         phone: Any = F("phone")
-        for separator in (" ", "-", "/"):
+        for separator in PHONE_SEPARATORS:
             phone = Replace(phone, Value(separator), Value(""))
         bookings = bookings.alias(phone_digits=phone)
         match |= Q(phone_digits__contains=digits)

@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.selectors import services_of_units
+from rathaus.core.access import access_logged
 from rathaus.core.clients import client_ip
 from rathaus.core.exports import csv_response
 from rathaus.core.models import AccessAction, Membership, Role, Tenant
 from rathaus.core.paging import PAGE_SIZE, paged
 from rathaus.core.permissions import has_role, role_required
 from rathaus.core.selectors import events_of_subject, units_visible_to
-from rathaus.core.services import attempt_count, personal_data_accessed
+from rathaus.core.services import attempt_count
 from rathaus.core.tenancy import tenant_context
 
 from . import selectors, services
@@ -151,12 +152,7 @@ def citizen_history(request: HttpRequest) -> HttpResponse:
         email=request.GET.get("citizen_email", "")[:254],
     )
     if history.contacts or history.cases:  # a caller's earlier contacts were shown
-        personal_data_accessed(
-            tenant=request.tenant,  # type: ignore[attr-defined]
-            user=request.user,  # type: ignore[arg-type]
-            subject_kind="citizen_history",
-            action=AccessAction.SEARCHED,
-        )
+        access_logged(request, "citizen_history", action=AccessAction.SEARCHED)
     return render(request, "contacts/partials/citizen_history.html", {"history": history})
 
 
@@ -258,12 +254,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         filters=filters,
     )
     if request.GET.get("format") == "csv":
-        personal_data_accessed(
-            tenant=request.tenant,  # type: ignore[attr-defined]
-            user=request.user,  # type: ignore[arg-type]
-            subject_kind="cases",
-            action=AccessAction.EXPORTED,
-        )
+        access_logged(request, "cases", action=AccessAction.EXPORTED)
         return _cases_csv(cases)
     return render(
         request,
@@ -327,12 +318,7 @@ def inbox_assign(request: HttpRequest) -> HttpResponse:
 @role_required(*CASE_ROLES)
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case, can_edit = _case_for(request, reference)
-    personal_data_accessed(
-        tenant=request.tenant,  # type: ignore[attr-defined]
-        user=request.user,  # type: ignore[arg-type]
-        subject_kind="case",
-        subject_id=case.reference,
-    )
+    access_logged(request, "case", case.reference)
     return render(
         request,
         "contacts/case_detail.html",

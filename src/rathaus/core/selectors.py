@@ -57,14 +57,11 @@ def access_log_kinds() -> list[str]:
     return sorted(kinds.order_by())
 
 
-def access_log_filtered(
-    rows: QuerySet[PersonalDataAccess],
-    *,
-    subject_kind: str = "",
-    subject_id: str = "",
-    user: str = "",
-    action: str = "",
+def access_log(
+    *, subject_kind: str = "", subject_id: str = "", user: str = "", action: str = ""
 ) -> QuerySet[PersonalDataAccess]:
+    """The access log, newest first, narrowed by the filters given."""
+    rows = PersonalDataAccess.objects.select_related("user")
     if subject_kind:
         rows = rows.filter(subject_kind=subject_kind)
     if subject_id.strip():

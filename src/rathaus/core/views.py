@@ -16,13 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog import selectors as catalog_selectors
+from rathaus.core import selectors
 from rathaus.core.exports import csv_response
 from rathaus.core.forms import AccessLogFilter
 from rathaus.core.middleware import SESSION_TENANT_KEY
 from rathaus.core.models import Event, OrgUnit, PersonalDataAccess, Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
-from rathaus.core.selectors import access_log_filtered, access_log_kinds, units_visible_to
+from rathaus.core.selectors import units_visible_to
 
 
 @login_required
@@ -85,10 +86,8 @@ def organisation(request: HttpRequest) -> HttpResponse:
 def access_log(request: HttpRequest) -> HttpResponse:
     """Who viewed, searched or exported citizens' data: for the data protection officer and
     for answering a citizen's request for information (Art. 15 GDPR)."""
-    form = AccessLogFilter(request.GET or None, kinds=access_log_kinds())
-    rows = PersonalDataAccess.objects.select_related("user")
-    if form.is_valid():
-        rows = access_log_filtered(rows, **form.cleaned_data)
+    form = AccessLogFilter(request.GET or None, kinds=selectors.access_log_kinds())
+    rows = selectors.access_log(**(form.cleaned_data if form.is_valid() else {}))
     if request.GET.get("format") == "csv":
         return _access_log_csv(rows)
     query = request.GET.copy()
