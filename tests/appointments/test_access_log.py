@@ -74,7 +74,7 @@ def test_only_the_municipalitys_admins_read_its_log(world_a, world_b, office):
     assert world_a.users["office_staff"].get_username() in table
     assert "undelivered_mails" not in table  # filtered out
     rows = admin.get(LOG, {"format": "csv"}).content.decode("utf-8-sig").splitlines()
-    assert rows[0].startswith("Wann;Benutzername") and len(rows) == 3
+    assert rows[0].startswith("Wann;Benutzer oder API-Token") and len(rows) == 3
     assert world_a.client("team_lead").get(LOG).status_code == 403
     assert Client().get(LOG).status_code == 302
     beta = world_b.client("tenant_admin").get(LOG).content.decode()

@@ -582,7 +582,9 @@ class BookingDetail(BookingView):
         responses={200: BookingSerializer, **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return _answer(self.booking())
+        booking = self.booking()
+        self.access_logged("booking", booking.pk)
+        return _answer(booking)
 
 
 @extend_schema(tags=["appointments"])

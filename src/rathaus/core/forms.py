@@ -27,7 +27,7 @@ class AccessLogFilter(forms.Form):
     subject_id = forms.CharField(
         label=_("Which (number or reference)"), max_length=64, required=False
     )
-    user = forms.CharField(label=_("User name"), max_length=150, required=False)
+    user = forms.CharField(label=_("User or API token"), max_length=150, required=False)
     action = forms.ChoiceField(
         label=_("Action"),
         required=False,

@@ -295,6 +295,9 @@ class PersonalDataAccess(TenantOwned):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, verbose_name=_("user")
     )
+    # An integration reading through the API has no user: its token, as "name (prefix…)",
+    # kept as text so the entry outlives the token (and core does not depend on the api app).
+    client = models.CharField(_("API token"), max_length=120, blank=True)
     subject_kind = models.CharField(_("what"), max_length=50)
     subject_id = models.CharField(_("which"), max_length=64, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices)
@@ -312,4 +315,9 @@ class PersonalDataAccess(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.subject_kind}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.who} {self.action} {self.subject_kind}"
+
+    @property
+    def who(self) -> str:
+        """The user name, or the API token for an integration's read."""
+        return self.user.get_username() if self.user else self.client

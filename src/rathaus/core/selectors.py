@@ -66,8 +66,8 @@ def access_log(
         rows = rows.filter(subject_kind=subject_kind)
     if subject_id.strip():
         rows = rows.filter(subject_id=subject_id.strip())
-    if user.strip():
-        rows = rows.filter(user__username__iexact=user.strip())
+    if who := user.strip():  # a user name, or (part of) an API token's name
+        rows = rows.filter(Q(user__username__iexact=who) | Q(client__icontains=who))
     if action:
         rows = rows.filter(action=action)
     return rows

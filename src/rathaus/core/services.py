@@ -207,16 +207,19 @@ def attempt_counts_purge(now: dt.datetime) -> int:
 def personal_data_accessed(
     *,
     tenant: Tenant,
-    user: User,
+    user: User | None,
     subject_kind: str,
     subject_id: object = "",
     action: str = AccessAction.VIEWED,
+    client: str = "",
 ) -> None:
     """Log that `user` viewed, searched or exported citizens' data (a page of a booking or a
-    case, a search, a CSV). Only what and which, never the data or the search term."""
+    case, a search, a CSV), or an integration did through the API (`client`, its token).
+    Only what and which, never the data or the search term."""
     PersonalDataAccess.objects.create(
         tenant=tenant,
-        user=user if user.is_authenticated else None,
+        user=user if user is not None and user.is_authenticated else None,
+        client=client,
         subject_kind=subject_kind,
         subject_id=str(subject_id),
         action=action,

@@ -106,12 +106,12 @@ def access_log(request: HttpRequest) -> HttpResponse:
 
 def _access_log_csv(rows: QuerySet[PersonalDataAccess]) -> HttpResponse:
     response, writer = csv_response("zugriffsprotokoll.csv")
-    writer.writerow([_("When"), _("User name"), _("Action"), _("What"), _("Which")])
+    writer.writerow([_("When"), _("User or API token"), _("Action"), _("What"), _("Which")])
     for row in rows.iterator():
         writer.writerow(
             [
                 timezone.localtime(row.at).strftime("%d.%m.%Y %H:%M:%S"),
-                row.user.get_username() if row.user else "",
+                row.who,
                 row.get_action_display(),
                 row.subject_kind,
                 row.subject_id,
