@@ -14,6 +14,7 @@ from django_scopes import scope, scopes_disabled
 
 from rathaus.appointments import selectors, services
 from rathaus.appointments.models import Booking, BookingStatus
+from rathaus.appointments.tasks import booking_mail
 from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
@@ -252,3 +253,17 @@ def test_the_office_pages_speak_english_on_request(
     page = staff.get(reverse("appointments:office_booking", args=[booking.pk])).content.decode()
     assert f"Appointment {booking.code}" in page
     assert "E-mail could not be delivered" in page and "Send the confirmation link again" in page
+
+
+def test_a_mail_queued_for_a_booking_erased_or_deleted_meanwhile_is_not_tried(
+    world_a, office, smtp_server, clock, django_capture_on_commit_callbacks
+):
+    booking = hold(office, world_a, django_capture_on_commit_callbacks)
+    with scope(tenant=world_a.tenant):
+        Booking.objects.filter(pk=booking.pk).update(email="", erased_at=NOW)
+    booking_mail.call("reminder", booking.pk, world_a.tenant.pk)  # as the worker runs it
+    with scopes_disabled():
+        Booking.objects.filter(pk=booking.pk).delete()
+    booking_mail.call("confirmed", booking.pk, world_a.tenant.pk)
+    assert len(smtp_server.messages) == 1  # only the confirmation link of the hold
+    assert [a for a, _p in mail_events(booking)] == ["booking_mail_sent"]

@@ -1,7 +1,6 @@
-"""E-mails to citizens about their appointments, sent after the booking's transaction commits.
-
-Each function takes primary keys because it runs in `on_commit` or the worker, outside the
-request; it enters the tenant's scope itself and writes in the citizen's language.
+"""E-mails to citizens about their appointments, sent by the worker (`tasks.booking_mail`)
+after the booking's transaction commits, in the citizen's language. One template pair per
+kind of mail (`rules.MAIL_KINDS`): `appointments/mail/<kind>_subject.txt` and `<kind>.txt`.
 """
 
 from __future__ import annotations
@@ -16,9 +15,7 @@ from django.utils import timezone, translation
 from icalendar import Calendar
 from icalendar import Event as IcalEvent
 
-from rathaus.core.models import Tenant
 from rathaus.core.selectors import sender_of
-from rathaus.core.tenancy import tenant_context
 
 from .links import url_for
 from .models import Booking
@@ -66,49 +63,39 @@ def qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def _send(booking_pk: int, tenant_pk: int, template: str, *, attach_ical: bool) -> None:
-    tenant = Tenant.objects.get(pk=tenant_pk)
-    with tenant_context(tenant):
-        booking = (
-            Booking.objects.select_related("location", "tenant")
-            .prefetch_related("items__service")
-            .get(pk=booking_pk)
-        )
-        with translation.override(booking.language):
-            context = {
-                "booking": booking,
-                "tenant": tenant,
-                "start": timezone.localtime(booking.start),
-                "items": list(booking.items.all()),
-                "confirm_url": url_for(booking, "confirm"),
-                "cancel_url": url_for(booking, "cancel"),
-                "move_url": url_for(booking, "move"),
-            }
-            subject = render_to_string(f"appointments/mail/{template}_subject.txt", context)
-            body = render_to_string(f"appointments/mail/{template}.txt", context)
-        message = EmailMessage(
-            subject=" ".join(subject.split()),
-            body=body,
-            from_email=sender_of(tenant),
-            to=[booking.email],
-        )
-        if attach_ical:
-            message.attach(f"termin-{booking.code}.ics", ical_for(booking), "text/calendar")
-            message.attach(f"termin-{booking.code}-qr.png", qr_png(booking.code), "image/png")
-        message.send()
+# The mails that carry the appointment itself: with the iCal file and the QR code for check-in.
+WITH_CALENDAR = frozenset({"confirmed", "reminder"})
 
 
-def confirmation_request(booking_pk: int, tenant_pk: int) -> None:
-    _send(booking_pk, tenant_pk, "confirm_request", attach_ical=False)
+def booking_for_mail(booking_pk: int) -> Booking | None:
+    """The booking with what its mails show, in the caller's tenant scope; None once deleted."""
+    bookings = Booking.objects.select_related("location", "tenant").prefetch_related(
+        "items__service"
+    )
+    return bookings.filter(pk=booking_pk).first()
 
 
-def booking_confirmed(booking_pk: int, tenant_pk: int) -> None:
-    _send(booking_pk, tenant_pk, "confirmed", attach_ical=True)
-
-
-def booking_cancelled(booking_pk: int, tenant_pk: int) -> None:
-    _send(booking_pk, tenant_pk, "cancelled", attach_ical=False)
-
-
-def booking_reminder(booking_pk: int, tenant_pk: int) -> None:
-    _send(booking_pk, tenant_pk, "reminder", attach_ical=True)
+def booking_mail_send(booking: Booking, kind: str) -> None:
+    """Send the mail of this kind to the citizen (`booking_for_mail`)."""
+    with translation.override(booking.language):
+        context = {
+            "booking": booking,
+            "tenant": booking.tenant,
+            "start": timezone.localtime(booking.start),
+            "items": list(booking.items.all()),
+            "confirm_url": url_for(booking, "confirm"),
+            "cancel_url": url_for(booking, "cancel"),
+            "move_url": url_for(booking, "move"),
+        }
+        subject = render_to_string(f"appointments/mail/{kind}_subject.txt", context)
+        body = render_to_string(f"appointments/mail/{kind}.txt", context)
+    message = EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=sender_of(booking.tenant),
+        to=[booking.email],
+    )
+    if kind in WITH_CALENDAR:
+        message.attach(f"termin-{booking.code}.ics", ical_for(booking), "text/calendar")
+        message.attach(f"termin-{booking.code}-qr.png", qr_png(booking.code), "image/png")
+    message.send()

@@ -151,7 +151,7 @@ MAIL_SENT, MAIL_FAILED, MAIL_RESENT = (
     "booking_mail_resent",
 )
 
-# The kinds of appointment e-mail (`tasks.SENDERS`), as staff see them.
+# The kinds of appointment e-mail (templates `appointments/mail/<kind>.txt`), as staff see them.
 MAIL_KINDS = {
     "confirm_request": gettext_lazy("Confirmation link"),
     "confirmed": gettext_lazy("Appointment confirmation"),

@@ -26,7 +26,6 @@ from rathaus.catalog.models import Location, Service
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Event, Tenant
 from rathaus.core.services import event_append, event_build
-from rathaus.core.tenancy import tenant_context
 
 from .models import (
     ACTIVE_BOOKING,
@@ -772,22 +771,16 @@ def booking_reschedule(
 # Appointment e-mails: what became of them, in the event log (`selectors.undelivered_mails`)
 
 
-def booking_mail_logged(
-    *, booking_pk: int, tenant_pk: int, kind: str, error: BaseException | None = None
-) -> None:
+def booking_mail_logged(*, booking: Booking, kind: str, error: BaseException | None = None) -> None:
     """The worker's outcome of one appointment e-mail: sent, or given up on after the last
     try (`error`). Only the error's kind is kept, never its text: a refused recipient's
     message names the address, and events hold no personal data."""
-    with tenant_context(Tenant.objects.get(pk=tenant_pk)):
-        booking = Booking.objects.filter(pk=booking_pk).prefetch_related("items").first()
-        if booking is None:  # deleted meanwhile (with its tenant): nothing is left to tell
-            return
-        if error is None:
-            _booking_event(booking, MAIL_SENT, None, timezone.now(), mail=kind)
-        else:
-            _booking_event(
-                booking, MAIL_FAILED, None, timezone.now(), mail=kind, error=type(error).__name__
-            )
+    if error is None:
+        _booking_event(booking, MAIL_SENT, None, timezone.now(), mail=kind)
+    else:
+        _booking_event(
+            booking, MAIL_FAILED, None, timezone.now(), mail=kind, error=type(error).__name__
+        )
 
 
 @transaction.atomic

@@ -15,16 +15,12 @@ from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, default_task_backend, task, task_backends
 from django_tasks_db import DatabaseBackend
 
+from rathaus.core.models import Tenant
+from rathaus.core.tenancy import tenant_context
+
 from . import mails
 from .models import Booking
-
-SENDERS = {
-    "confirm_request": mails.confirmation_request,
-    "confirmed": mails.booking_confirmed,
-    "cancelled": mails.booking_cancelled,
-    "reminder": mails.booking_reminder,
-}
-
+from .rules import MAIL_KINDS
 
 RETRY_AFTER_MINUTES = (1, 3, 10)
 
@@ -34,17 +30,23 @@ def booking_mail(kind: str, booking_pk: int, tenant_pk: int, attempt: int = 1) -
     # Imported here: the services queue these mails (`booking_mail_later`).
     from .services import booking_mail_logged
 
-    try:
-        SENDERS[kind](booking_pk, tenant_pk)
-    except (smtplib.SMTPException, OSError) as error:
-        # The immediate backend (tests, development) cannot defer; it only records the failure.
-        if attempt <= len(RETRY_AFTER_MINUTES) and default_task_backend.supports_defer:
-            later = timezone.now() + dt.timedelta(minutes=RETRY_AFTER_MINUTES[attempt - 1])
-            booking_mail.using(run_after=later).enqueue(kind, booking_pk, tenant_pk, attempt + 1)
-        else:  # given up: the office sees it (Undelivered e-mails) and can send it again
-            booking_mail_logged(booking_pk=booking_pk, tenant_pk=tenant_pk, kind=kind, error=error)
-        raise
-    booking_mail_logged(booking_pk=booking_pk, tenant_pk=tenant_pk, kind=kind)
+    with tenant_context(Tenant.objects.get(pk=tenant_pk)):
+        booking = mails.booking_for_mail(booking_pk)
+        if booking is None or not booking.email:  # deleted or erased meanwhile: no one to tell
+            return
+        try:
+            mails.booking_mail_send(booking, kind)
+        except (smtplib.SMTPException, OSError) as error:
+            # The immediate backend (tests, development) cannot defer; it only records it.
+            if attempt <= len(RETRY_AFTER_MINUTES) and default_task_backend.supports_defer:
+                later = timezone.now() + dt.timedelta(minutes=RETRY_AFTER_MINUTES[attempt - 1])
+                booking_mail.using(run_after=later).enqueue(
+                    kind, booking_pk, tenant_pk, attempt + 1
+                )
+            else:  # given up: the office sees it (Undelivered e-mails) and can send it again
+                booking_mail_logged(booking=booking, kind=kind, error=error)
+            raise
+        booking_mail_logged(booking=booking, kind=kind)
 
 
 def booking_mail_later(kind: str, booking: Booking) -> None:
@@ -55,7 +57,7 @@ def booking_mail_later(kind: str, booking: Booking) -> None:
     and without a commit of its own. Other backends (the immediate one of tests and
     development) run the task once the transaction has committed.
     """
-    assert kind in SENDERS
+    assert kind in MAIL_KINDS
     pk, tenant = booking.pk, booking.tenant_id
     if isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend):
         booking_mail.enqueue(kind, pk, tenant)
