@@ -223,7 +223,10 @@ def offers_with_location(location_id: int, service_ids: Sequence[int]) -> dict[i
     """`rules.offers_at` for a location known by its id: the offers with their services and
     with the location and its tenant, in one query (the API's booking path)."""
     offers = OfferedService.objects.filter(location_id=location_id, service__in=service_ids)
-    return {o.service_id: o for o in offers.select_related("service", "location__tenant")}
+    # Unordered: a dict needs no order, and ordering across the joined columns costs more
+    # Python than the query itself (docs/performance.md).
+    offers = offers.select_related("service", "location__tenant").order_by()
+    return {o.service_id: o for o in offers}
 
 
 def booking_items() -> Prefetch:

@@ -366,7 +366,8 @@ def ticket_class_save(
 
 def _first_slot(location: Location, start: dt.datetime, channel: str, now: dt.datetime) -> Slot:
     """The slot an appointment would start in, if the channel may book that day now."""
-    first = Slot.objects.filter(location=location, start=start).select_related("rule").first()
+    at_start = Slot.objects.filter(location=location, start=start).select_related("rule")
+    first = next(iter(at_start.order_by("seat")[:1]), None)
     if first is None or first.rule is None or start <= now:
         raise BookingError(_("This time cannot be booked."), code="no_slot")
     opens, closes = bookable_window(first.rule, now, channel)
@@ -580,7 +581,7 @@ def _booking_hold(
     _lock_person(key)
     _check_cap(policy, request, key, idempotency_key, now)
     online = channel == BookingChannel.ONLINE
-    booking = Booking.objects.create(
+    booking = Booking(
         tenant=tenant,
         code=_new_code(),
         location=request.location,
@@ -600,6 +601,7 @@ def _booking_hold(
         created_at=now,
         confirmed_at=None if online else now,
     )
+    booking.save(force_insert=True)  # not `objects.create`: the scope's filter is of no use here
     last_end = _take_slots(booking=booking, first=start, count=count, channel=channel, now=now)
     if last_end != end:  # slots of different lengths (the rule changed that day)
         booking.end = last_end
