@@ -265,5 +265,6 @@ def test_a_mail_queued_for_a_booking_erased_or_deleted_meanwhile_is_not_tried(
     with scopes_disabled():
         Booking.objects.filter(pk=booking.pk).delete()
     booking_mail.call("confirmed", booking.pk, world_a.tenant.pk)
+    booking_mail.call("confirmed", booking.pk, 10**9)  # a municipality removed meanwhile
     assert len(smtp_server.messages) == 1  # only the confirmation link of the hold
     assert [a for a, _p in mail_events(booking)] == ["booking_mail_sent"]

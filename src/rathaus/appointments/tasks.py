@@ -30,7 +30,10 @@ def booking_mail(kind: str, booking_pk: int, tenant_pk: int, attempt: int = 1) -
     # Imported here: the services queue these mails (`booking_mail_later`).
     from .services import booking_mail_logged
 
-    with tenant_context(Tenant.objects.get(pk=tenant_pk)):
+    tenant = Tenant.objects.filter(pk=tenant_pk).first()
+    if tenant is None:  # the municipality was removed, with its bookings
+        return
+    with tenant_context(tenant):
         booking = mails.booking_for_mail(booking_pk)
         if booking is None or not booking.email:  # deleted or erased meanwhile: no one to tell
             return
