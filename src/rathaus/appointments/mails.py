@@ -52,14 +52,20 @@ def ical_for(booking: Booking) -> bytes:
     return calendar.to_ical()
 
 
+def _qr(code: str) -> segno.QRCode:
+    """A regular QR code, never a Micro QR (segno's choice for short data): scanners, phones
+    and the kiosk's camera reader (jsQR) do not all read Micro QR codes."""
+    return segno.make_qr(code, error="m")
+
+
 def qr_svg(code: str) -> str:
-    """The booking code as a QR code (SVG) for the confirmation page; a kiosk scanner types it."""
-    return segno.make(code, error="m").svg_inline(scale=5, title=code)
+    """The booking code as a QR code (SVG) for the confirmation page, read at the kiosk."""
+    return _qr(code).svg_inline(scale=5, title=code)
 
 
 def qr_png(code: str) -> bytes:
     buffer = io.BytesIO()
-    segno.make(code, error="m").save(buffer, kind="png", scale=6)
+    _qr(code).save(buffer, kind="png", scale=6)
     return buffer.getvalue()
 
 
