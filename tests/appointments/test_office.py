@@ -354,7 +354,8 @@ def test_staff_pages_need_an_office_role(world_a, office):
     assert reverse("appointments:office") not in agent.get(reverse("core:home")).content.decode()
 
 
-def test_location_page_gives_the_device_links(world_a, office):
+def test_location_page_gives_the_device_links(world_a, office, clock):
+    # The clock stands still: a link's signature holds the second it was made in.
     page = world_a.client("office_staff").get(
         reverse("appointments:office_location", args=[office.location.pk])
     )
