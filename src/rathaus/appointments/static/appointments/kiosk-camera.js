@@ -57,13 +57,14 @@
     button.disabled = true;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
     } catch (error) {
+      // No camera, refused, or it would not play: the code can still be typed.
       stop(box.dataset.unavailable);
       return;
     }
-    video.srcObject = stream;
-    video.hidden = false;
-    await video.play();
     status.textContent = box.dataset.hold;
     started = Date.now();
     look();
