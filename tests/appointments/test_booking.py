@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import segno
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django_scopes import scope
 
-from rathaus.appointments import links, selectors, services, tasks
+from rathaus.appointments import links, mails, selectors, services, tasks
 from rathaus.appointments.models import CHANNEL_SLOTS, Booking, BookingPolicy, BookingStatus, Slot
 from rathaus.appointments.rules import free_q
 from rathaus.core.models import Event
@@ -263,14 +264,12 @@ def test_mails_double_opt_in_ical_and_reminder(
     assert "DTSTART;TZID=Europe/Berlin:20261201T100000" in ical and booking.code in ical
     text = confirmed.get_body(("plain",)).get_content()
     assert "/cancel/" in text and "/move/" in text
-    # The QR code carries the booking code, on the page and attached to the mail.
-    import segno
-
+    # The QR code carries the booking code, on the page and attached to the mail; a regular QR
+    # code (tests/browser/test_kiosk_camera.py reads the attached picture with a camera).
     (png,) = [p for p in confirmed.iter_attachments() if p.get_content_type() == "image/png"]
-    from rathaus.appointments.mails import qr_png
-
-    assert png.get_content() == qr_png(booking.code)
-    assert segno.make(booking.code, error="m").svg_inline(scale=5, title=booking.code) in (
+    assert png.get_content() == mails.qr_png(booking.code)
+    qr = segno.make_qr(booking.code, error="m")
+    assert qr.svg_inline(scale=5, title=booking.code) in (
         client.get(confirm_url.split("8000", 1)[1]).content.decode()
     )
     # A forged or cross-purpose token confirms nothing.

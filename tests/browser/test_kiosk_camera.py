@@ -16,7 +16,7 @@ from rathaus.appointments.mails import qr_png
 from rathaus.appointments.models import Ticket
 from rathaus.appointments.office_views import device_url
 from tests.appointments.conftest import build_office
-from tests.browser.conftest import CHROMIUM, axe_violations
+from tests.browser.conftest import axe_violations, launch_chromium
 from tests.browser.test_office_flow import appointment_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,22 +36,17 @@ def qr_video(png: bytes, path) -> None:
 
 
 @pytest.fixture
-def camera_browser(tmp_path):
+def camera_browser(playwright, tmp_path):
     """A Chromium whose (fake) camera shows `tmp_path / "camera.y4m"`, allowed without asking."""
-    from playwright.sync_api import sync_playwright
-
     video = tmp_path / "camera.y4m"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}",
-            ],
-        )  # fmt: skip
-        yield browser, video
-        browser.close()
+    browser = launch_chromium(
+        playwright,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    yield browser, video
+    browser.close()
 
 
 def test_the_kiosk_reads_the_qr_code_of_the_confirmation_with_its_camera(
