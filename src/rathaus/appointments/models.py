@@ -37,9 +37,10 @@ CHANNEL_SLOTS: dict[str, list[str]] = {
 }
 
 
-def _minutes(
+def _bounded(
     default: int, low: int, high: int, label: str, help_text: str = ""
 ) -> models.PositiveIntegerField:
+    """A number setting of the policy (minutes, days, counts) with its default and range."""
     return models.PositiveIntegerField(
         label,
         default=default,
@@ -52,48 +53,48 @@ class BookingPolicy(models.Model):
     """The fairness and anti-bot rules of one tenant. Every rule has a default that works."""
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="booking_policy")
-    hold_minutes = _minutes(
+    hold_minutes = _bounded(
         10,
         2,
         60,
         _("hold time (minutes)"),
         _("How long a slot is kept until the e-mail link is clicked."),
     )
-    max_active_per_email = _minutes(
+    max_active_per_email = _bounded(
         2,
         1,
         20,
         _("active appointments per e-mail and service"),
         _("Against hoarding by one person or bot."),
     )
-    cancel_return_minutes = _minutes(
+    cancel_return_minutes = _bounded(
         30,
         0,
         1440,
         _("cancelled slots return after (minutes)"),
         _("Against trading appointments: a cancelled slot is not offered again at once."),
     )
-    ip_bookings_per_hour = _minutes(20, 1, 10000, _("bookings per IP address and hour"))
-    email_bookings_per_day = _minutes(5, 1, 100, _("booking attempts per e-mail and day"))
-    challenge_max_number = _minutes(
+    ip_bookings_per_hour = _bounded(20, 1, 10000, _("bookings per IP address and hour"))
+    email_bookings_per_day = _bounded(5, 1, 100, _("booking attempts per e-mail and day"))
+    challenge_max_number = _bounded(
         100000,
         1000,
         10000000,
         _("proof-of-work difficulty"),
         _("Upper bound of the ALTCHA number; higher costs a bot more and a citizen a little more."),
     )
-    walk_in_max_wait_minutes = _minutes(
+    walk_in_max_wait_minutes = _bounded(
         30,
         5,
         240,
         _("walk-ins are called before due appointments after (minutes)"),
         _("The rule that keeps walk-ins from waiting for ever behind appointments."),
     )
-    check_in_early_minutes = _minutes(
+    check_in_early_minutes = _bounded(
         30, 0, 240, _("check-in possible before the appointment (minutes)")
     )
-    no_show_after_minutes = _minutes(15, 1, 120, _("an appointment is a no-show after (minutes)"))
-    erase_after_days = _minutes(
+    no_show_after_minutes = _bounded(15, 1, 120, _("an appointment is a no-show after (minutes)"))
+    erase_after_days = _bounded(
         30,
         1,
         3650,
@@ -361,6 +362,10 @@ class BookingItem(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["booking", "service"], name="booking_item_unique")
         ]
+
+    def __str__(self) -> str:
+        """As the office lists a booking's services: "Reisepass × 2" (load `service` with it)."""
+        return self.service.name + (f" × {self.quantity}" if self.quantity > 1 else "")
 
 
 def new_device_key() -> str:

@@ -136,9 +136,7 @@ def day_plan(request: HttpRequest) -> HttpResponse:
         if csv:
             return _day_plan_csv(location, day, context["bookings"])
         context["served"] = selectors.served_on(location=location, day=day)
-        query = request.GET.copy()
-        query["format"] = "csv"
-        context["csv_query"] = query.urlencode()
+        context["querystring"] = request.GET.urlencode()  # for the CSV link
     return render(request, "appointments/office/plan.html", context)
 
 
@@ -151,9 +149,6 @@ def _day_plan_csv(location: Location, day: dt.date, bookings: QuerySet[Booking])
          _("Services"), _("Status"), _("Channel")]
     )  # fmt: skip
     for b in bookings:
-        services_text = ", ".join(
-            i.service.name + (f" × {i.quantity}" if i.quantity > 1 else "") for i in b.items.all()
-        )
         writer.writerow(
             [
                 timezone.localtime(b.start).strftime("%H:%M"),
@@ -162,7 +157,7 @@ def _day_plan_csv(location: Location, day: dt.date, bookings: QuerySet[Booking])
                 b.name,
                 b.phone,
                 b.email,
-                services_text,
+                ", ".join(map(str, b.items.all())),
                 b.get_status_display(),
                 b.get_channel_display(),
             ]

@@ -90,17 +90,10 @@ def access_log(request: HttpRequest) -> HttpResponse:
     rows = selectors.access_log(**(form.cleaned_data if form.is_valid() else {}))
     if request.GET.get("format") == "csv":
         return _access_log_csv(rows)
-    query = request.GET.copy()
-    query["format"] = "csv"
     return render(
         request,
         "core/access_log.html",
-        {
-            "form": form,
-            "days": settings.RATHAUS_ACCESS_LOG_DAYS,
-            "csv_query": query.urlencode(),
-            **paged(request, rows, 50),
-        },
+        {"form": form, "days": settings.RATHAUS_ACCESS_LOG_DAYS, **paged(request, rows, 50)},
     )
 
 
