@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import imaplib
+import os
 import shutil
 import socket
 import subprocess
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
@@ -19,6 +22,45 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Article, Service, ServiceStatus
 from rathaus.core import services as core_services
 from rathaus.core.models import OrgUnit, OrgUnitKind, Role, Tenant
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--as-of",
+        metavar="INSTANT",
+        default=os.environ.get("RATHAUS_TEST_AS_OF") or None,
+        help="run the whole session as if the wall clock showed INSTANT, an ISO 8601 time "
+        "such as 2027-03-28T01:30+01:00 (Europe/Berlin when no offset is given); the clock "
+        "ticks on from there. Also RATHAUS_TEST_AS_OF. Tests must pass on any day.",
+    )
+
+
+def session_instant(value: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    instant = dt.datetime.fromisoformat(value)
+    return instant if instant.tzinfo else instant.replace(tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def pytest_configure(config):
+    # Before collection, so module-level dates ("the next quiet Monday") are computed on the
+    # travelled clock too. A test's own frozen clock (time_machine) nests inside this one.
+    value = config.getoption("as_of")
+    if value:
+        config._rathaus_clock = time_machine.travel(session_instant(value), tick=True)
+        config._rathaus_clock.start()
+
+
+def pytest_report_header(config):
+    if config.getoption("as_of"):
+        return f"wall clock travelled to {config.getoption('as_of')}"
+    return None
+
+
+def pytest_unconfigure(config):
+    clock = getattr(config, "_rathaus_clock", None)
+    if clock is not None:
+        clock.stop()
 
 
 @pytest.fixture(autouse=True)

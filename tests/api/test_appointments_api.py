@@ -104,8 +104,13 @@ def test_free_days_and_times_follow_the_window_and_the_duration(api, office):
     two_passports = api.get(DAYS, {**params, "services": f"{office.passport.pk}:2"}).json()
     assert two_passports["days"][0]["times"] == 21  # 40 minutes need four slots in a row
     times = api.get(TIMES, {**params, "day": DAY.isoformat()}).json()
-    assert times["times"][0] == "2026-12-01T08:00:00+01:00" and len(times["times"]) == 24
-    assert api.get(TIMES, {**params, "day": "2026-12-05"}).json()["times"] == []  # Saturday
+    assert times["times"][0] == at(DAY, 8).isoformat() and len(times["times"]) == 24
+    assert (
+        api.get(TIMES, {**params, "day": (MONDAY + dt.timedelta(days=5)).isoformat()}).json()[
+            "times"
+        ]
+        == []
+    )  # Saturday
 
 
 def test_book_get_confirm_move_and_cancel(
@@ -117,8 +122,8 @@ def test_book_get_confirm_move_and_cancel(
     [request_mail] = mail.outbox
     assert request_mail.to == ["ada@example.org"] and "/confirm/" in request_mail.body
     body = created.json()
-    assert body["status"] == "held" and body["start"] == "2026-12-01T10:00:00+01:00"
-    assert body["hold_until"] == "2026-11-30T09:10:00+01:00"
+    assert body["status"] == "held" and body["start"] == at(DAY, 10).isoformat()
+    assert body["hold_until"] == at(MONDAY, 9, 10).isoformat()
     assert body["services"] == [
         {"service": office.certificate.pk, "name": "Meldebescheinigung", "quantity": 1}
     ]
@@ -130,9 +135,11 @@ def test_book_get_confirm_move_and_cancel(
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
     assert api.post(f"{BOOKINGS}{code}/confirm/").status_code == 200  # idempotent
 
-    moved = api.post(f"{BOOKINGS}{code}/reschedule/", {"start": "2026-12-02T11:30:00"})
+    moved = api.post(
+        f"{BOOKINGS}{code}/reschedule/", {"start": f"{DAY + dt.timedelta(days=1)}T11:30:00"}
+    )
     assert moved.status_code == 200, moved.json()
-    assert moved.json()["start"] == "2026-12-02T11:30:00+01:00"
+    assert moved.json()["start"] == at(DAY + dt.timedelta(days=1), 11, 30).isoformat()
     with scope(tenant=world_a.tenant):
         assert list(Slot.objects.filter(booking__code=code).values_list("start", flat=True)) == [
             at(DAY + dt.timedelta(days=1), 11, 30)
@@ -173,10 +180,13 @@ def test_a_phone_booking_is_confirmed_at_once_and_needs_no_email(api, office):
         ({"services": [{"service": "PASSPORT", "quantity": 4}]}, "services"),  # max 3
         ({"services": [{"service": "CERT"}, {"service": "PICKUP"}]}, "services"),
         ({"services": [{"service": "CERT"}, {"service": "CERT"}]}, "services"),
-        ({"start": "2026-12-01T10:05:00+01:00"}, "start"),  # between slots
-        ({"start": "2026-12-05T10:00:00+01:00"}, "start"),  # Saturday
-        ({"start": "2026-11-30T10:00:00+01:00"}, "start"),  # today: window starts tomorrow
-        ({"start": "2027-01-30T10:00:00+01:00"}, "start"),  # beyond the 60 days
+        ({"start": at(DAY, 10, 5).isoformat()}, "start"),  # between slots
+        ({"start": at(MONDAY + dt.timedelta(days=5), 10).isoformat()}, "start"),  # Saturday
+        ({"start": at(MONDAY, 10).isoformat()}, "start"),  # today: window starts tomorrow
+        (
+            {"start": at(MONDAY + dt.timedelta(days=63), 10).isoformat()},
+            "start",
+        ),  # beyond the 60 days
         ({"start": "2025-01-01T10:00:00+01:00"}, "start"),
         ({"start": "morgen"}, "start"),
         ({"email": ""}, "email"),  # online needs the confirmation address
@@ -250,7 +260,7 @@ def test_a_taken_time_is_409_with_a_translated_message(api, office, world_a):
             "day": DAY.isoformat(),
         },
     ).json()["times"]
-    assert "2026-12-01T10:00:00+01:00" not in times
+    assert at(DAY, 10).isoformat() not in times
 
 
 def test_a_taken_time_costs_two_queries_and_a_hold_reads_nothing_twice(api, office):
@@ -355,7 +365,7 @@ def test_a_move_to_a_taken_or_unknown_time_keeps_the_appointment(api, office, wo
     assert nowhere.status_code == 400 and "start" in nowhere.json()
     assert api.post(f"{BOOKINGS}{code}/reschedule/", {}).status_code == 400
     shown = api.get(f"{BOOKINGS}{code}/").json()
-    assert shown["status"] == "confirmed" and shown["start"] == "2026-12-01T10:00:00+01:00"
+    assert shown["status"] == "confirmed" and shown["start"] == at(DAY, 10).isoformat()
 
 
 def test_without_token_401_and_without_the_scope_403(world_a, office, clock):

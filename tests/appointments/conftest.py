@@ -15,8 +15,33 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Location, Service, ServiceStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
-# A Monday without holidays around it; the booking window of 60 days reaches into January.
-MONDAY = dt.date(2026, 11, 30)
+
+
+def quiet_monday(today: dt.date) -> dt.date:
+    """The first Monday at least eight days after today whose week (Sunday to Saturday) and
+    the last days of its 60-day booking window and of the window four weeks later are working
+    days in both test worlds' Länder (NW, BY).
+
+    Computed from the (possibly travelled, see --as-of) clock, so a test that books on this
+    Monday through the real clock books in the future on any day it runs; tests that need
+    "now" on that Monday freeze the clock there. Eight days leave room for a run that passes
+    midnight; the Monday lies at most six weeks ahead (checked for 2026-2030), which keeps
+    its Tuesday inside the booking window of today.
+    """
+    import holidays
+
+    days_off = holidays.Germany(subdiv="NW", years=range(today.year, today.year + 2))
+    days_off.update(holidays.Germany(subdiv="BY", years=range(today.year, today.year + 2)))
+    monday = today + dt.timedelta(days=8 + (7 - (today.weekday() + 8) % 7) % 7)
+    while True:
+        around = [monday + dt.timedelta(days=n) for n in range(-1, 6)]
+        ends = [monday + dt.timedelta(days=60), monday + dt.timedelta(days=88)]
+        if not any(day in days_off for day in [*around, *ends]):
+            return monday
+        monday += dt.timedelta(days=7)
+
+
+MONDAY = quiet_monday(dt.date.today())
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

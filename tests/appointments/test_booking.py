@@ -261,7 +261,7 @@ def test_mails_double_opt_in_ical_and_reminder(
     (ics,) = [p for p in confirmed.iter_attachments() if p.get_content_type() == "text/calendar"]
     ical = ics.get_content()
     ical = ical.decode() if isinstance(ical, bytes) else ical
-    assert "DTSTART;TZID=Europe/Berlin:20261201T100000" in ical and booking.code in ical
+    assert f"DTSTART;TZID=Europe/Berlin:{DAY:%Y%m%d}T100000" in ical and booking.code in ical
     text = confirmed.get_body(("plain",)).get_content()
     assert "/cancel/" in text and "/move/" in text
     # The QR code carries the booking code, on the page and attached to the mail; a regular QR

@@ -11,7 +11,7 @@ from rathaus.appointments import selectors, services
 from rathaus.appointments.models import BookingChannel, Slot
 from rathaus.core.models import ClosingDay
 
-from .conftest import MONDAY, at
+from .conftest import MONDAY, at, build_office
 
 
 @pytest.fixture
@@ -29,15 +29,21 @@ def test_rule_makes_one_slot_per_counter_and_slot_length(scoped):
     assert not Slot.objects.filter(start__date=MONDAY + dt.timedelta(days=5)).exists()  # Saturday
 
 
-def test_public_holidays_and_closing_days_have_no_capacity(scoped, world_a):
-    christmas = dt.date(2026, 12, 25)
-    assert not Slot.objects.filter(start__date=christmas).exists()
-    eve = dt.date(2026, 12, 24)
-    assert Slot.objects.filter(start__date=eve).exists()
-    ClosingDay.objects.create(tenant=world_a.tenant, date=eve, name="Heiligabend")
-    services.slots_materialize(location=scoped.location, first=eve, last=eve)
-    assert not Slot.objects.filter(start__date=eve).exists()
-    days = selectors.free_days(request=scoped.request((scoped.passport, 1)), now=at(MONDAY, 9))
+def test_public_holidays_and_closing_days_have_no_capacity(world_a, time_machine):
+    # A December fixed under a frozen clock: Christmas Day is a public holiday in NW,
+    # Christmas Eve a working day until the municipality closes.
+    monday = dt.date(2026, 11, 30)
+    time_machine.move_to(at(monday, 9), tick=False)
+    with scope(tenant=world_a.tenant):
+        office = build_office(world_a, today=monday)
+        christmas = dt.date(2026, 12, 25)
+        assert not Slot.objects.filter(start__date=christmas).exists()
+        eve = dt.date(2026, 12, 24)
+        assert Slot.objects.filter(start__date=eve).exists()
+        ClosingDay.objects.create(tenant=world_a.tenant, date=eve, name="Heiligabend")
+        services.slots_materialize(location=office.location, first=eve, last=eve)
+        assert not Slot.objects.filter(start__date=eve).exists()
+        days = selectors.free_days(request=office.request((office.passport, 1)), now=at(monday, 9))
     assert eve not in days and christmas not in days and dt.date(2026, 12, 23) in days
 
 

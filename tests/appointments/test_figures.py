@@ -210,7 +210,8 @@ def test_the_dashboard_shows_the_figures_and_how_they_are_computed(morning, worl
 
 def test_bad_filters_get_a_message_and_no_figures(office, world_a):
     page = world_a.client("team_lead").get(
-        URL, {"first": "2026-12-10", "last": "2026-12-01", "target": "0"}
+        URL,
+        {"first": "2026-12-10", "last": "2026-12-01", "target": "0"},  # last before first
     )
     assert page.status_code == 200 and page.context["figures"] is None
     assert page.context["form"].errors

@@ -12,6 +12,7 @@ import altcha
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import formats, translation
 from django_scopes import scope, scopes_disabled
 
 from rathaus.appointments import links, services
@@ -29,6 +30,7 @@ from .conftest import MONDAY, at
 
 NOW = at(MONDAY, 9)
 DAY = MONDAY + dt.timedelta(days=1)  # Tuesday, the first bookable day
+WEDNESDAY = MONDAY + dt.timedelta(days=2)
 
 
 @pytest.fixture
@@ -105,6 +107,12 @@ def taken_slots(tenant) -> int:
         return Slot.objects.filter(booking__isnull=False).count()
 
 
+def english_date(day: dt.date) -> str:
+    """The date as the English pages write it ("Dec. 1, 2026")."""
+    with translation.override("en"):
+        return formats.date_format(day, "DATE_FORMAT")
+
+
 def text(response) -> str:
     return re.sub(r"\s+", " ", response.content.decode())
 
@@ -129,7 +137,10 @@ def test_a_citizen_books_step_by_step_and_confirms_by_the_mail_link(
     # "Earliest anywhere" leads straight to the times of the first free day.
     anywhere = client.get(book_url() + chosen + "&location=any")
     assert anywhere.status_code == 302
-    assert f"location={office.location.pk}" in anywhere.url and "day=2026-12-01" in anywhere.url
+    assert (
+        f"location={office.location.pk}" in anywhere.url
+        and f"day={DAY.isoformat()}" in anywhere.url
+    )
 
     day_step = text(client.get(book_url() + chosen + f"&location={office.location.pk}"))
     assert "Dienstag, 1. Dezember 2026" in day_step and "Dezember 2026" in day_step
@@ -309,8 +320,8 @@ def test_nothing_free_shows_the_next_free_day_and_the_walk_in(easy, world_a, clo
     page = text(client.get(book_url() + chosen))
     assert "No appointment is free for these services at the moment." in page
     assert (
-        "The next free appointment is on Tuesday, Dec. 1, 2026 at 08:00 at Bürgerbüro Mitte."
-        in page
+        f"The next free appointment is on Tuesday, {english_date(DAY)} at 08:00 at "
+        "Bürgerbüro Mitte." in page
     )
     assert "Bürgerbüro Mitte" in page and f"location={easy.location.pk}" in page
     assert (
@@ -398,17 +409,19 @@ def test_move_by_the_link(easy, world_a, clock):
     booking, client = _confirmed(world_a, easy), english()
     url = _link(booking, "move")
     days = text(client.get(url))
-    assert "Choose a new day" in days and "?day=2026-12-02" in days
-    times = text(client.get(url + "?day=2026-12-02"))
+    assert "Choose a new day" in days and f"?day={WEDNESDAY.isoformat()}" in days
+    times = text(client.get(url + f"?day={WEDNESDAY.isoformat()}"))
     assert 'value="09:00"' in times
     # A time that is not offered is refused and changes nothing.
-    odd = client.post(url, {"day": "2026-12-02", "time": "09:05"})
+    odd = client.post(url, {"day": WEDNESDAY.isoformat(), "time": "09:05"})
     assert odd.status_code == 409 and "no longer free" in text(odd)
     cancel_token = _link(booking, "cancel").split("/cancel/")[1]
-    cross = client.post(url.split("/move/")[0] + "/move/" + cancel_token, {"day": "2026-12-02"})
+    cross = client.post(
+        url.split("/move/")[0] + "/move/" + cancel_token, {"day": WEDNESDAY.isoformat()}
+    )
     assert cross.status_code == 410
     assert bookings(world_a.tenant)[0].start == at(DAY, 10)
-    moved = client.post(url, {"day": "2026-12-02", "time": "09:00"})
+    moved = client.post(url, {"day": WEDNESDAY.isoformat(), "time": "09:00"})
     assert moved.status_code == 200 and "Your appointment has been moved" in text(moved)
     (booking,) = bookings(world_a.tenant)
     assert booking.start == at(DAY + dt.timedelta(days=1), 9)

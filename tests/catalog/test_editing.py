@@ -1,6 +1,9 @@
+import datetime as dt
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope
 
 from rathaus.catalog import services as catalog_services
@@ -109,7 +112,11 @@ def test_article_lifecycle_and_history(world_a):
     client.post(reverse("catalog:article_state", args=[article.pk]), {"action": "publish"})
     client.post(
         reverse("catalog:article_edit", args=[article.pk]),
-        {"question": article.question, "answer": "Im Rathaus, Raum 14.", "review_by": "2027-01-31"},
+        {
+            "question": article.question,
+            "answer": "Im Rathaus, Raum 14.",
+            "review_by": (timezone.localdate() + dt.timedelta(days=60)).isoformat(),
+        },
     )
     client.post(reverse("catalog:article_state", args=[article.pk]), {"action": "retire"})
     with scope(tenant=world_a.tenant):
@@ -133,8 +140,6 @@ def test_article_lifecycle_and_history(world_a):
 
 
 def test_review_list_shows_due_articles_only(world_a):
-    import datetime as dt
-
     with scope(tenant=world_a.tenant):
         catalog_services.article_update(article=world_a.article, review_by=dt.date(2000, 1, 1))
         later = catalog_services.article_create(
