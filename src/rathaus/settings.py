@@ -158,6 +158,10 @@ AXES_COOLOFF_TIME = env_int("RATHAUS_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The address axes locks is the one the rate limits count (REMOTE_ADDR, or behind our proxy
+# the entry it appended to X-Forwarded-For). Without this axes falls back to REMOTE_ADDR,
+# which behind a proxy is the proxy: five wrong passwords would lock a user out for everyone.
+AXES_CLIENT_IP_CALLABLE = "rathaus.core.clients.client_ip"
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -185,9 +189,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 # proxy appended to X-Forwarded-For (rate limits, login lockout).
 RATHAUS_BEHIND_PROXY = env_bool("RATHAUS_BEHIND_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if RATHAUS_BEHIND_PROXY else None
-if RATHAUS_BEHIND_PROXY:
-    AXES_IPWARE_PROXY_COUNT = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 X_FRAME_OPTIONS = "DENY"
 # Scripts and styles only from our own origin; htmx needs no inline script.
 CONTENT_SECURITY_POLICY = env_str(
