@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location
 from rathaus.core.exports import csv_response
+from rathaus.core.forms import limit_dates
 from rathaus.core.models import Role
 from rathaus.core.permissions import role_required
 
@@ -52,6 +53,7 @@ class FiguresForm(forms.Form):
     def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = locations  # type: ignore[attr-defined]
+        limit_dates(self, past=10, future=1, fields=["first", "last"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -16,8 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from rathaus.catalog.models import Location, Service
+from rathaus.core.forms import limit_dates
 
 from .models import Counter, OfferedService
+from .rules import BOOKABLE_DAYS
 
 INPUT = "kern-form-input__input"
 
@@ -133,6 +135,7 @@ class PlanForm(forms.Form):
     def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _set_queryset(self, "location", locations)
+        limit_dates(self, past=5, future=2, fields=["day"])
         _style(self)
 
 
@@ -189,6 +192,12 @@ class PhoneRequestForm(forms.Form):
                     required=False,
                 )
         _style(self)
+
+    def clean_day(self) -> dt.date | None:
+        """The day picked from the list of free days; one outside the booking range (an
+        edited address) is no choice, and the free days show again."""
+        day = self.cleaned_data.get("day")
+        return day if day is not None and BOOKABLE_DAYS.allows(day) else None
 
     def _chosen_location(self, locations: QuerySet[Location]) -> Location | None:
         raw = self.data.get("location", "")

@@ -24,7 +24,7 @@ from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
 
 from .models import MAX_QUANTITY
-from .rules import Request
+from .rules import BOOKABLE_DAYS, Request
 from .selectors import bookable_locations, bookable_offers
 
 STEPS = ("services", "location", "day", "time", "details")
@@ -133,10 +133,13 @@ def _day_and_time(data: QueryDict, choice: Choice) -> None:
     day = data.get("day", "")
     if day:
         try:
-            choice.day = dt.date.fromisoformat(day)
+            picked = dt.date.fromisoformat(day)
         except ValueError:
+            picked = None
+        if picked is None or not BOOKABLE_DAYS.allows(picked):
             choice.errors["day"] = _("Please choose a day from the list.")
             return
+        choice.day = picked
     value = data.get("time", "")
     if value:
         if not re.fullmatch(r"\d\d:\d\d", value):
@@ -213,7 +216,7 @@ class DetailsForm(forms.Form):
 class MoveForm(forms.Form):
     """The new time of a moved appointment: a day and one of its free times."""
 
-    day = forms.DateField()
+    day = forms.DateField(validators=[BOOKABLE_DAYS])
     time = forms.TimeField(input_formats=["%H:%M"])
 
     def start(self) -> dt.datetime:

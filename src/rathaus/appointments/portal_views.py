@@ -36,6 +36,7 @@ from .links import booking_for_token
 from .mails import qr_svg
 from .models import Booking, BookingChannel, BookingPolicy, BookingStatus, OpeningHours
 from .portal_forms import STEPS, Choice, DetailsForm, MoveForm, choice_from, service_options
+from .rules import BOOKABLE_DAYS
 
 HELD_SALT = "appointments.portal.held"
 HELD_MAX_AGE = 24 * 3600
@@ -577,8 +578,10 @@ def _move_choices(
 ) -> dict[str, Any]:
     """The free days, or the free times of the day chosen (`?day=`)."""
     try:
-        day = dt.date.fromisoformat(request.GET.get("day", ""))
+        day: dt.date | None = dt.date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
+        day = None
+    if day is not None and not BOOKABLE_DAYS.allows(day):
         day = None
     try:
         if day is not None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location, Service
+from rathaus.core.forms import WithinYears
 
 from .models import (
     AvailabilityRule,
@@ -23,6 +24,10 @@ from .models import (
     OfferedService,
     TicketClass,
 )
+
+# The days a citizen or the staff can pick for an appointment: rules book at most 366 days
+# ahead (AvailabilityRule.max_days_ahead); a day outside is an edited address, not a choice.
+BOOKABLE_DAYS = WithinYears(past=0, future=2)
 
 
 class BookingError(Exception):

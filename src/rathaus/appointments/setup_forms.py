@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.catalog.models import Location, Service
+from rathaus.core.forms import limit_dates
 
 from .models import AvailabilityRule, BookingPolicy
 
@@ -80,6 +81,11 @@ class ClosureForm(forms.Form):
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # Closures are planned ahead; one just past may still be entered for the record.
+        limit_dates(self, past=1, future=5, fields=["date"])
+
 
 class OfferForm(forms.Form):
     service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none())
@@ -148,6 +154,10 @@ class RuleForm(forms.ModelForm):
             "valid_from": forms.DateInput(attrs={"type": "date"}),
             "valid_to": forms.DateInput(attrs={"type": "date"}),
         }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        limit_dates(self, past=10, future=10, fields=["valid_from", "valid_to"])
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from rathaus.catalog.models import Article, Service
+from rathaus.core.forms import limit_dates
 from rathaus.core.models import OrgUnit
 
 INPUT = {"class": "kern-form-input__input"}
@@ -40,6 +41,7 @@ class ServiceForm(forms.ModelForm):
             combinable = combinable.exclude(pk=self.instance.pk)
         self.fields["combinable"].queryset = combinable
         self.fields["combinable"].required = False
+        limit_dates(self, past=50, future=50, fields=["valid_from", "valid_to"])
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -72,6 +74,7 @@ class ArticleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["services"].queryset = Service.objects.order_by("name")
         self.fields["services"].required = False
+        limit_dates(self, past=10, future=10, fields=["review_by"])
         self.fields["question"].widget.attrs.update(INPUT)
         self.fields["answer"].widget.attrs.update({**TEXTAREA, "rows": 8})
         self.fields["keywords"].widget.attrs.update(TEXTAREA)

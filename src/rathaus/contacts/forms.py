@@ -11,6 +11,7 @@ from django_scopes.forms import SafeModelChoiceField
 
 from rathaus.catalog.models import Service
 from rathaus.catalog.selectors import published_services
+from rathaus.core.forms import limit_dates
 from rathaus.core.models import OrgUnit
 
 from .models import OPEN_STATUSES, Case, CaseStatus, Channel, Mailbox, Outcome, Priority
@@ -72,12 +73,18 @@ class ContactFinishForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = published_services().order_by("name")
         self.fields["handover_unit"].queryset = OrgUnit.objects.order_by("path")
+        # As the API: a callback is promised for today or within the next year.
+        limit_dates(self, past=0, future=1, fields=["callback_due"])
         _style(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         outcome = data.get("outcome")
-        if outcome == Outcome.CALLBACK and not data.get("callback_due"):
+        if (
+            outcome == Outcome.CALLBACK
+            and not data.get("callback_due")
+            and "callback_due" not in self.errors  # one message: the time is out of range
+        ):
             self.add_error("callback_due", _("A promised callback needs a due time."))
         if outcome == Outcome.HANDED_OVER:
             reference = (data.get("join_case") or "").strip()

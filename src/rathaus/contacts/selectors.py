@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -42,6 +43,7 @@ def citizen_history(*, phone: str = "", email: str = "", limit: int = 10) -> Cit
         return CitizenHistory([], [])
     contacts = list(
         Contact.objects.filter(match, ended_at__isnull=False)
+        .defer("callback_due")  # not shown; an invalid stored one must not break the desk
         .select_related("case", "agent")
         .order_by("-started_at")[:limit]
     )
@@ -53,11 +55,53 @@ def citizen_history(*, phone: str = "", email: str = "", limit: int = 10) -> Cit
     return CitizenHistory(contacts, cases)
 
 
+# Callback times outside these are not read from the database (see readable_callback_due).
+SANE_FIRST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+SANE_LAST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def readable_callback_due(qs: QuerySet[Contact]) -> QuerySet[Contact]:
+    """The contacts without loading `callback_due` itself: `due` is the stored time clamped to
+    1900..2200 and `due_invalid` says it was outside.
+
+    Before the desk form had bounds, a callback due in year 1 could be stored; on PostgreSQL
+    that is a BC timestamp, which psycopg refuses to load, so loading the row at all would
+    break every page that lists it. Clamped, the row still shows (as an invalid date) and can
+    be marked as done.
+    """
+    in_range = Q(callback_due__gte=SANE_FIRST, callback_due__lt=SANE_LAST)
+    return qs.defer("callback_due").annotate(
+        due=models.Case(
+            models.When(in_range, then=models.F("callback_due")),
+            models.When(callback_due__lt=SANE_FIRST, then=models.Value(SANE_FIRST)),
+            models.When(callback_due__gte=SANE_LAST, then=models.Value(SANE_LAST)),
+            default=None,
+            output_field=models.DateTimeField(),
+        ),
+        due_invalid=models.Case(
+            models.When(in_range, then=models.Value(False)),
+            models.When(callback_due__isnull=True, then=models.Value(False)),
+            default=models.Value(True),
+            output_field=models.BooleanField(),
+        ),
+    )
+
+
 def callbacks_open(agent: User | None = None) -> QuerySet[Contact]:
+    """Open callbacks, the earliest first (an invalid time first of all); read `due`."""
     qs = Contact.objects.filter(callback_due__isnull=False, callback_done_at__isnull=True)
     if agent is not None:
         qs = qs.filter(agent=agent)
-    return qs.select_related("agent").order_by("callback_due", "id")
+    # Ordered by the column itself (its index); a BC time sorts first, year 9999 last.
+    return readable_callback_due(qs.select_related("agent")).order_by("callback_due", "id")
+
+
+def callback_contact(pk: int) -> Contact:
+    """One contact to mark its callback done; its `callback_due` is the readable (clamped)
+    time, so the row of an invalid time can be closed too. Raises Contact.DoesNotExist."""
+    contact = readable_callback_due(Contact.objects.all()).get(pk=pk)
+    contact.callback_due = contact.due  # type: ignore[attr-defined]  # not saved
+    return contact
 
 
 @dataclass(frozen=True)

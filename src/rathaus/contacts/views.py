@@ -69,6 +69,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         {
             "start_form": ContactStartForm(),
             "callbacks": selectors.callbacks_open(request.user)[:10],  # type: ignore[arg-type]
+            "now": timezone.now(),
             "done_today": mine_today.exclude(ended_at=None).count(),
             "answered_today": mine_today.filter(outcome=Outcome.ANSWERED).count(),
         },
@@ -175,7 +176,10 @@ def callbacks(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK_ROLES)
 @require_POST
 def callback_done(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(Contact, pk=pk)
+    try:
+        contact = selectors.callback_contact(pk)
+    except Contact.DoesNotExist:
+        raise Http404 from None
     if contact.agent_id != request.user.pk and not has_role(request, Role.TEAM_LEAD):
         raise PermissionDenied
     try:
