@@ -7,15 +7,12 @@ event of its booking; the office's "Undelivered e-mails" page lists the ones giv
 
 from __future__ import annotations
 
-import datetime as dt
 import smtplib
 
-from django.db import transaction
-from django.utils import timezone
-from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, default_task_backend, task, task_backends
-from django_tasks_db import DatabaseBackend
+from django_tasks import task
 
 from rathaus.core.models import Tenant
+from rathaus.core.outbox import enqueue_with_transaction, retry_later
 from rathaus.core.tenancy import tenant_context
 
 from . import mails
@@ -40,29 +37,15 @@ def booking_mail(kind: str, booking_pk: int, tenant_pk: int, attempt: int = 1) -
         try:
             mails.booking_mail_send(booking, kind)
         except (smtplib.SMTPException, OSError) as error:
-            # The immediate backend (tests, development) cannot defer; it only records it.
-            if attempt <= len(RETRY_AFTER_MINUTES) and default_task_backend.supports_defer:
-                later = timezone.now() + dt.timedelta(minutes=RETRY_AFTER_MINUTES[attempt - 1])
-                booking_mail.using(run_after=later).enqueue(
-                    kind, booking_pk, tenant_pk, attempt + 1
-                )
-            else:  # given up: the office sees it (Undelivered e-mails) and can send it again
+            args = (kind, booking_pk, tenant_pk)
+            if not retry_later(booking_mail, args, attempt, RETRY_AFTER_MINUTES):
+                # given up: the office sees it (Undelivered e-mails) and can send it again
                 booking_mail_logged(booking=booking, kind=kind, error=error)
             raise
         booking_mail_logged(booking=booking, kind=kind)
 
 
 def booking_mail_later(kind: str, booking: Booking) -> None:
-    """Queue the mail with the calling service's transaction.
-
-    The database queue writes its row in that transaction (an outbox): the mail is queued
-    exactly when the booking commits, also when the process dies right after the commit,
-    and without a commit of its own. Other backends (the immediate one of tests and
-    development) run the task once the transaction has committed.
-    """
+    """Queue the mail with the calling service's transaction (an outbox, see core.outbox)."""
     assert kind in MAIL_KINDS
-    pk, tenant = booking.pk, booking.tenant_id
-    if isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend):
-        booking_mail.enqueue(kind, pk, tenant)
-    else:
-        transaction.on_commit(lambda: booking_mail.enqueue(kind, pk, tenant))
+    enqueue_with_transaction(booking_mail, kind, booking.pk, booking.tenant_id)
