@@ -189,6 +189,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list = []
         self.port = 0
+        self.controller = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         import email
@@ -196,6 +197,13 @@ class _Inbox:
 
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
+
+    def restart(self) -> None:
+        """Start the server again on its port after `controller.stop()` (an outage)."""
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
 
 
 @pytest.fixture
@@ -212,13 +220,14 @@ def smtp_server(settings):
     inbox.port = port
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
+    inbox.controller = controller  # a test stops and starts it again (an outage)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield inbox
-    controller.stop()
+    inbox.controller.stop(no_assert=True)  # also when the test stopped it
 
 
 DOVECOT = "/usr/sbin/dovecot"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
@@ -41,6 +42,15 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Fernet keys for secrets stored in the database (core.crypto); derived from SECRET_KEY if unset.
+ENCRYPTION_KEYS = env_list("RATHAUS_ENCRYPTION_KEYS", [])
+for _key in ENCRYPTION_KEYS:
+    try:
+        assert len(base64.urlsafe_b64decode(_key.encode())) == 32
+    except (ValueError, AssertionError):
+        raise SettingError(
+            "RATHAUS_ENCRYPTION_KEYS", "***", "Fernet keys (32 bytes, base64)"
+        ) from None
 ALLOWED_HOSTS = env_list("RATHAUS_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("RATHAUS_CSRF_TRUSTED_ORIGINS", [])
 
@@ -204,6 +214,10 @@ EMAIL_HOST_USER = env_str("RATHAUS_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = env_str("RATHAUS_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("RATHAUS_SMTP_STARTTLS", False)
 DEFAULT_FROM_EMAIL = env_str("RATHAUS_DEFAULT_FROM_EMAIL", "rathaus@localhost")
+# The IMAP hosts a tenant admin may enter for the KC mailbox ("*.krz.de" allows subdomains);
+# empty allows any host, as a single municipality's installation needs. A shared
+# installation sets it, so the worker never connects where a tenant admin points it.
+IMAP_ALLOWED_HOSTS = env_list("RATHAUS_IMAP_ALLOWED_HOSTS", [])
 # Where citizens reach this installation; links in e-mails start with it.
 RATHAUS_PUBLIC_URL = env_str("RATHAUS_PUBLIC_URL", "http://127.0.0.1:8000")
 

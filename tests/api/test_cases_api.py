@@ -98,7 +98,7 @@ def test_status_change_and_invalid_transitions(world_a, api_a):
     assert api_a.post(url, {}).status_code == 400
 
 
-def test_forward_and_reply(world_a, world_b, api_a):
+def test_forward_and_reply(world_a, world_b, api_a, django_capture_on_commit_callbacks):
     ref = new_case(api_a, world_a, citizen={"email": "erika@example.org"})["reference"]
     forwarded = api_a.post(
         f"{CASES}{ref}/forward/", {"org_unit": world_a.units["office"].pk, "reason": "Zuständig"}
@@ -115,13 +115,19 @@ def test_forward_and_reply(world_a, world_b, api_a):
     assert foreign.json() == {"org_unit": ["Unknown unit."]}
     assert "reason" in api_a.post(f"{CASES}{ref}/forward/", {"org_unit": 1}).json()
 
-    with_question = api_a.post(
-        f"{CASES}{ref}/reply/", {"body": "Welche Adresse?", "answered": False}
-    )
-    assert with_question.json()["status"] == CaseStatus.WAITING
-    reply = api_a.post(f"{CASES}{ref}/reply/", {"body": "Ihr Ausweis liegt bereit."})
-    assert reply.status_code == 200 and reply.json()["status"] == CaseStatus.ANSWERED
-    assert [m["kind"] for m in reply.json()["messages"]] == ["note", "email_out", "email_out"]
+    with django_capture_on_commit_callbacks(execute=True):
+        with_question = api_a.post(
+            f"{CASES}{ref}/reply/", {"body": "Welche Adresse?", "answered": False}
+        )
+    assert with_question.json()["messages"][-1]["delivery"] == "queued"
+    assert api_a.get(f"{CASES}{ref}/").json()["status"] == CaseStatus.WAITING  # once sent
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = api_a.post(f"{CASES}{ref}/reply/", {"body": "Ihr Ausweis liegt bereit."})
+    assert reply.status_code == 200
+    shown = api_a.get(f"{CASES}{ref}/").json()
+    assert shown["status"] == CaseStatus.ANSWERED
+    assert [m["kind"] for m in shown["messages"]] == ["note", "email_out", "email_out"]
+    assert [m["delivery"] for m in shown["messages"]] == ["", "sent", "sent"]
     assert "body" in api_a.post(f"{CASES}{ref}/reply/", {"body": ""}).json()
     no_address = new_case(api_a, world_a)["reference"]
     response = api_a.post(f"{CASES}{no_address}/reply/", {"body": "Hallo"})
@@ -134,6 +140,26 @@ def test_reply_mail_leaves_after_commit(world_a, api_a, django_capture_on_commit
         api_a.post(f"{CASES}{ref}/reply/", {"body": "Ihr Ausweis liegt bereit."})
     assert [m.to for m in mail.outbox] == [["erika@example.org"]]
     assert mail.outbox[0].subject.startswith(f"[{ref}]")
+
+
+def test_a_reply_without_a_mail_server_is_kept_and_tells_its_delivery(
+    world_a, api_a, settings, django_capture_on_commit_callbacks
+):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the mail server is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    ref = new_case(api_a, world_a, citizen={"email": "erika@example.org"})["reference"]
+    with django_capture_on_commit_callbacks(execute=True):
+        answered = api_a.post(f"{CASES}{ref}/reply/", {"body": "Ihr Ausweis liegt bereit."})
+    assert answered.status_code == 200
+    assert answered.json()["messages"][-1]["delivery"] == "queued"
+    shown = api_a.get(f"{CASES}{ref}/").json()
+    # The immediate queue of the tests gives up at once; the worker would retry for hours.
+    assert shown["messages"][-1]["delivery"] == "failed" and shown["status"] == "new"
 
 
 def test_other_tenants_cases_are_not_found_for_any_action(world_a, world_b, api_a, api_b):

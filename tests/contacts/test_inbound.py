@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from rathaus.contacts import inbound, services
+from rathaus.contacts import delivery, inbound, services
 from rathaus.contacts.models import (
     Case,
     CaseStatus,
@@ -86,7 +86,7 @@ def test_a_reply_threads_by_in_reply_to_when_the_subject_lost_the_reference(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     case = open_case(world_a)
     with scope(tenant=world_a.tenant), django_capture_on_commit_callbacks(execute=True):
-        sent = services.case_reply_email(
+        sent = delivery.case_reply_email(
             case=case, body="Bitte Foto nachreichen", actor=None, answered=False
         )
     receive(world_a, mail(subject="Foto", In_Reply_To=sent.message_id))
@@ -109,7 +109,9 @@ def test_html_is_sanitised_and_attachments_are_checked(world_a, tmp_path, settin
     with scope(tenant=world_a.tenant):
         assert "<script>" not in result.body_html and "<b>Amt</b>" in result.body_html
         assert [a.filename for a in result.attachments.all()] == ["antrag.pdf"]
-        assert "virus.exe" in result.contact.summary  # refused files are named, not stored
+        # Refused files are named with the reason, not stored as files (the raw mail has them).
+        assert [r["name"] for r in result.refused_attachments] == ["virus.exe"]
+        assert result.refused_attachments[0]["reason"].startswith("Angehängt werden können nur")
 
 
 @pytest.mark.parametrize(

@@ -298,7 +298,14 @@ class CaseCreateSerializer(ServiceOrUnitMixin, serializers.Serializer):
 class CaseMessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = CaseMessage
-        fields = ["id", "kind", "subject", "body", "created_at"]
+        fields = ["id", "kind", "subject", "body", "created_at", "delivery", "delivered_at"]
+        extra_kwargs = {
+            "delivery": {
+                "help_text": "E-mails to the citizen: queued, sent, failed (not delivered after "
+                "every retry) or other_way (the clerk recorded another way); empty otherwise. "
+                "The case counts as answered once the reply is sent."
+            }
+        }
         read_only_fields = fields
 
 

@@ -27,8 +27,9 @@ from rathaus.api.services import api_contact_record
 from rathaus.catalog.models import Service
 from rathaus.catalog.selectors import catalog_search, published_services
 from rathaus.contacts.callrecords import CallRow, call_records_import
+from rathaus.contacts.delivery import case_reply_email
 from rathaus.contacts.models import OPEN_STATUSES, Case, Contact
-from rathaus.contacts.services import case_create, case_forward, case_reply_email, case_set_status
+from rathaus.contacts.services import case_create, case_forward, case_set_status
 from rathaus.core.models import AccessAction, OrgUnit
 from rathaus.core.services import personal_data_accessed
 
@@ -408,7 +409,9 @@ class CaseForward(CaseView):
 
 @extend_schema(tags=["cases"])
 class CaseReply(CaseView):
-    """Answer the citizen by e-mail; the mail leaves once the change is stored."""
+    """Answer the citizen by e-mail. The mail is queued with the reply and sent by the
+    worker, retried while the mail server is down; the reply's `delivery` tells what became
+    of it, and the case counts as answered once it is sent."""
 
     required_scopes = {"POST": "cases:write"}
     serializer_class = s.CaseReplySerializer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
@@ -198,6 +199,17 @@ class MailboxForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _style(self)
+
+    def clean_host(self) -> str:
+        from .inbound import imap_host_allowed
+
+        host = self.cleaned_data["host"].strip().lower()
+        if not imap_host_allowed(host):
+            raise forms.ValidationError(
+                _("This installation only connects to the mail servers %(hosts)s.")
+                % {"hosts": ", ".join(settings.IMAP_ALLOWED_HOSTS)}
+            )
+        return host
 
     def clean_password(self) -> str:
         password = self.cleaned_data.get("password") or ""

@@ -2,15 +2,22 @@
 
 A mail is one of three things:
 1. an auto-reply or bounce: stored, recognised, never a contact or case;
-2. an answer to a case (its reference in the subject, or In-Reply-To/References naming one of
-   our replies): it joins that case, which goes back to "in progress";
-3. anything else: a new open e-mail contact in the KC's queue.
-A mail that cannot be processed is kept byte for byte in the quarantine, never lost.
+2. an answer to an open case: In-Reply-To/References name one of our replies, or the subject
+   names the case's reference and the sender is the case's citizen. It joins the case, which
+   goes back to "in progress" (an answered case too: the citizen has a further question);
+3. anything else: a new open e-mail contact in the KC's queue. A reference from another
+   sender (references are sequential: anyone can type one) or to a closed case only flags
+   the contact ("mentions case X"); the agent decides, a mail never reopens a case.
+Every mail is kept as it arrived (`InboundMail.raw`), attachments we do not keep as files
+included. A mail that cannot be processed is kept byte for byte in the quarantine, and so is
+a different mail under a Message-ID we already know: never lost, never dropped.
 """
 
 from __future__ import annotations
 
 import email
+import fnmatch
+import hashlib
 import imaplib
 import re
 from email import policy
@@ -18,8 +25,10 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 import nh3
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -82,28 +91,44 @@ def _bodies(message: EmailMessage) -> tuple[str, str]:
     return text.strip(), html
 
 
-def _thread_case(message: EmailMessage) -> Case | None:
-    match = REFERENCE.search(message.get("Subject") or "")
-    if match:
-        case = Case.objects.filter(reference=match.group(1)).first()
-        if case is not None:
-            return case
+def _thread_case(message: EmailMessage, sender: str) -> tuple[Case | None, Case | None]:
+    """The open case the mail answers, and otherwise a case it only mentions.
+
+    A reply to one of our own mails (In-Reply-To/References) or a reference in the subject
+    from the case's citizen joins the case; a reference from anyone else, or to a closed case,
+    is only mentioned (see the module's docstring).
+    """
     ids = re.findall(
         r"<[^>]+>", f"{message.get('In-Reply-To', '')} {message.get('References', '')}"
     )
-    if ids:
-        reply = CaseMessage.objects.filter(message_id__in=ids).select_related("case").first()
-        if reply is not None:
-            return reply.case
-    return None
+    ours = (
+        CaseMessage.objects.filter(message_id__in=ids, kind=MessageKind.EMAIL_OUT)
+        .select_related("case")
+        .first()
+        if ids
+        else None
+    )
+    answered = ours.case if ours is not None else None
+    match = REFERENCE.search(message.get("Subject") or "")
+    named = Case.objects.filter(reference=match.group(1)).first() if match else None
+    from_its_citizen = named is not None and sender == named.citizen_email.strip().lower()
+    if answered is None and sender and from_its_citizen:
+        answered = named
+    if answered is None:
+        return None, named
+    if answered.status == CaseStatus.CLOSED:
+        return None, answered
+    return answered, None
 
 
 def _kc_unit(tenant: Tenant) -> OrgUnit | None:
     return OrgUnit.objects.filter(tenant=tenant, is_kc=True).order_by("path").first()
 
 
-def _store_attachments(mail: InboundMail, message: EmailMessage, case: Case | None) -> list[str]:
-    """Keep allowed files; return the names of refused ones (listed in a note, not stored)."""
+def _store_attachments(
+    mail: InboundMail, message: EmailMessage, case: Case | None
+) -> list[dict[str, str]]:
+    """Keep allowed files; return the refused ones with the reason (the raw mail has them)."""
     refused = []
     total = 0
     for part in message.iter_attachments():
@@ -113,13 +138,39 @@ def _store_attachments(mail: InboundMail, message: EmailMessage, case: Case | No
         total += len(content)
         try:
             if total > MAX_MAIL_BYTES:
-                raise ValidationError("the mail's files together are too large")
+                raise ValidationError(_("The mail's files together are too large."))
             attachment_store(
                 tenant=mail.tenant, case=case, inbound_mail=mail, name=name, content=content
             )
-        except ValidationError:
-            refused.append(name)
+        except ValidationError as error:
+            refused.append({"name": name[:200], "reason": " ".join(error.messages)})
     return refused
+
+
+class MailRefused(ValidationError):
+    """Not a mail at all (an empty upload): nothing is stored; the uploader is told why."""
+
+
+def _check_not_empty(raw: bytes, message: EmailMessage) -> None:
+    has_text = any(
+        (part.get_payload(decode=True) or b"").strip()
+        for part in message.walk()
+        if not part.is_multipart()
+    )
+    if not raw.strip() or not (message.get("From") or message.get("Subject") or has_text):
+        raise MailRefused(_("The file is empty: it holds no e-mail."))
+
+
+def _known_or_reused(tenant: Tenant, message_id: str, digest: str) -> InboundMail | None:
+    """The mail stored under this Message-ID when it is the same mail (fetched twice);
+    a different mail under a known Message-ID raises, so it ends in the quarantine."""
+    existing = InboundMail.objects.filter(tenant=tenant, message_id=message_id).first()
+    if existing is None or existing.sha256 in ("", digest):
+        return existing
+    raise ValueError(
+        f"another mail (#{existing.pk}, {existing.received_at:%d.%m.%Y %H:%M}) already has "
+        f"the Message-ID {message_id}; both are kept"
+    )
 
 
 @transaction.atomic
@@ -128,12 +179,16 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
     assert isinstance(message, EmailMessage)
     if message.defects and not message.keys():
         raise ValueError(f"not an e-mail: {message.defects[0]!r}")
+    _check_not_empty(raw, message)
+    digest = hashlib.sha256(raw).hexdigest()
     message_id = (message.get("Message-ID") or "").strip()[:255]
     if message_id:
-        existing = InboundMail.objects.filter(tenant=tenant, message_id=message_id).first()
-        if existing is not None:
-            return existing  # fetched twice: nothing changes
+        existing = _known_or_reused(tenant, message_id, digest)
+        if existing is not None:  # fetched twice: nothing changes
+            existing.already_known = True  # type: ignore[attr-defined]
+            return existing
     [(from_name, from_address)] = getaddresses([message.get("From") or ""])[:1] or [("", "")]
+    sender = from_address.strip().lower() if "@" in from_address else ""
     try:
         received = parsedate_to_datetime(message["Date"]) if message["Date"] else timezone.now()
     except (TypeError, ValueError):
@@ -144,7 +199,7 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
         message_id=message_id,
         in_reply_to=(message.get("In-Reply-To") or "")[:255],
         references=message.get("References") or "",
-        from_address=from_address.lower()[:254] if "@" in from_address else "",
+        from_address=sender[:254],
         from_name=from_name[:200],
         subject=(message.get("Subject") or "")[:255],
         body_text=text,
@@ -152,7 +207,10 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
         received_at=timezone.now(),
         source=source,
         is_auto_reply=is_auto_reply(message),
+        sha256=digest,
     )
+    mail.raw.save(f"{mail.pk}.eml", ContentFile(raw), save=False)
+    mail.save(update_fields=["raw"])
     if mail.is_auto_reply:
         event_append(
             tenant=tenant,
@@ -162,8 +220,11 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
             channel=Channel.EMAIL,
         )
         return mail
-    case = _thread_case(message)
-    refused = _store_attachments(mail, message, case)
+    case, mentioned = _thread_case(message, sender)
+    mail.refused_attachments = _store_attachments(mail, message, case)
+    mail.mentioned_case = mentioned
+    mail.save(update_fields=["refused_attachments", "mentioned_case"])
+    refused = [r["name"] for r in mail.refused_attachments]
     note = f"\n\n[Nicht übernommene Anhänge: {', '.join(refused)}]" if refused else ""
     if case is not None:
         mail.case = case
@@ -195,7 +256,7 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
         channel=Channel.EMAIL,
         started_at=min(received, timezone.now()),
         citizen={"name": mail.from_name, "email": mail.from_address},
-        summary=(mail.subject + note)[:2000],
+        summary=mail.subject[:2000],
     )
     mail.contact = contact
     mail.save(update_fields=["contact"])
@@ -208,6 +269,10 @@ def mail_receive(*, tenant: Tenant, raw: bytes, source: str) -> InboundMail | Qu
         if len(raw) > MAX_MAIL_BYTES:
             raise ValueError(f"larger than {MAX_MAIL_BYTES // (1024 * 1024)} MB")
         return _process(tenant, raw, source)
+    except MailRefused:
+        if source == "upload":  # the uploader is told; from a mailbox it is quarantined
+            raise
+        return _quarantine(tenant, raw, source, "an empty message")
     except IntegrityError:  # the same Message-ID committed by a parallel poll
         message_id = email.message_from_bytes(raw, policy=policy.default).get("Message-ID") or ""
         found = InboundMail.objects.filter(tenant=tenant, message_id=message_id.strip()).first()
@@ -215,34 +280,48 @@ def mail_receive(*, tenant: Tenant, raw: bytes, source: str) -> InboundMail | Qu
             return found
         raise
     except Exception as error:  # noqa: BLE001 - every failure must end in the quarantine
-        with transaction.atomic():
-            quarantined = QuarantinedMail.objects.create(
-                tenant=tenant,
-                raw=raw,
-                error=f"{type(error).__name__}: {error}"[:4000],
-                source=source,
-            )
-            event_append(
-                tenant=tenant,
-                subject_kind="mail",
-                subject_id=f"q{quarantined.pk}",
-                activity="mail_quarantined",
-                channel=Channel.EMAIL,
-            )
-        return quarantined
+        return _quarantine(tenant, raw, source, f"{type(error).__name__}: {error}")
+
+
+@transaction.atomic
+def _quarantine(tenant: Tenant, raw: bytes, source: str, error: str) -> QuarantinedMail:
+    quarantined = QuarantinedMail.objects.create(
+        tenant=tenant, raw=raw, error=error[:4000], source=source
+    )
+    event_append(
+        tenant=tenant,
+        subject_kind="mail",
+        subject_id=f"q{quarantined.pk}",
+        activity="mail_quarantined",
+        channel=Channel.EMAIL,
+    )
+    return quarantined
+
+
+def imap_host_allowed(host: str) -> bool:
+    """Whether the installation lets the worker connect to this host (IMAP_ALLOWED_HOSTS)."""
+    allowed = [pattern.strip().lower() for pattern in settings.IMAP_ALLOWED_HOSTS]
+    return not allowed or any(fnmatch.fnmatchcase(host.strip().lower(), p) for p in allowed)
 
 
 def mail_poll(*, mailbox: Mailbox) -> int:
     """Fetch unseen mails; mark each \\Seen only after it is stored (nothing lost on a crash)."""
     client_class = imaplib.IMAP4_SSL if mailbox.use_ssl else imaplib.IMAP4
     count = 0
+    if not imap_host_allowed(mailbox.host):  # set before the allow-list, or the list changed
+        mailbox.last_error = _("This installation does not connect to %(host)s.") % {
+            "host": mailbox.host
+        }
+        mailbox.last_polled_at = timezone.now()
+        mailbox.save(update_fields=["last_error", "last_polled_at"])
+        return 0
     try:
         with client_class(mailbox.host, mailbox.port, timeout=30) as client:
             client.login(mailbox.username, mailbox.password)
             client.select(mailbox.folder)
-            _, data = client.uid("search", "UNSEEN")
+            _status, data = client.uid("search", "UNSEEN")
             for uid in (data[0] or b"").decode().split():
-                _, fetched = client.uid("fetch", uid, "(BODY.PEEK[])")
+                _status, fetched = client.uid("fetch", uid, "(BODY.PEEK[])")
                 raw = next((part[1] for part in fetched if isinstance(part, tuple)), None)
                 if raw is None:
                     continue

@@ -77,9 +77,20 @@ def email_upload(request: HttpRequest) -> HttpResponse:
         if not upload.name.lower().endswith(".eml") or upload.size > inbound.MAX_MAIL_BYTES:
             outcome["refused"] += 1
             continue
-        result = inbound.mail_receive(tenant=request.tenant, raw=upload.read(), source="upload")  # type: ignore[attr-defined]
+        try:
+            result = inbound.mail_receive(
+                tenant=request.tenant,  # type: ignore[attr-defined]
+                raw=upload.read(),
+                source="upload",
+            )
+        except inbound.MailRefused as error:
+            outcome["refused"] += 1
+            messages.error(request, f"{upload.name}: {' '.join(error.messages)}")
+            continue
         if isinstance(result, QuarantinedMail):
             outcome["quarantined"] += 1
+        elif getattr(result, "already_known", False):
+            outcome["known"] += 1
         elif result.is_auto_reply:
             outcome["auto"] += 1
         elif result.case_id:
@@ -89,11 +100,11 @@ def email_upload(request: HttpRequest) -> HttpResponse:
     messages.success(
         request,
         _(
-            "%(contact)d new contacts in the queue, %(case)d added to cases, %(auto)d "
-            "auto-replies ignored, %(quarantined)d quarantined, %(refused)d refused "
-            "(not .eml or too large)."
+            "%(contact)d new contacts in the queue, %(case)d added to cases, %(known)d already "
+            "known, %(auto)d auto-replies ignored, %(quarantined)d quarantined, %(refused)d "
+            "refused (not .eml, empty or too large)."
         )
-        % {k: outcome[k] for k in ("contact", "case", "auto", "quarantined", "refused")},
+        % {k: outcome[k] for k in ("contact", "case", "known", "auto", "quarantined", "refused")},
     )
     return redirect("contacts:email_queue")
 

@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.catalog.models import Service
+from rathaus.core.crypto import EncryptedTextField
 from rathaus.core.models import OrgUnit, TenantOwned
 
 
@@ -220,6 +221,18 @@ class MessageKind(models.TextChoices):
     EMAIL_IN = "email_in", _("E-mail from the citizen")
 
 
+class Delivery(models.TextChoices):
+    """What became of an e-mail to the citizen (`tasks.case_reply_mail`)."""
+
+    QUEUED = "queued", _("Queued for sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Not delivered")
+    OTHER_WAY = "other_way", _("Delivered another way")
+
+
+DELIVERED = (Delivery.SENT, Delivery.OTHER_WAY)
+
+
 class CaseMessage(TenantOwned):
     """Notes and correspondence of a case, in the order they happened."""
 
@@ -232,6 +245,14 @@ class CaseMessage(TenantOwned):
     body = models.TextField(_("text"))
     created_at = models.DateTimeField(default=timezone.now)
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # E-mails to the citizen only: the reply counts as the answer once it is delivered.
+    delivery = models.CharField(
+        _("delivery"), max_length=10, choices=Delivery.choices, blank=True, db_index=True
+    )
+    delivery_error = models.CharField(_("delivery error"), max_length=2000, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    answers = models.BooleanField(default=True)  # delivered → answered; else waiting
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -266,6 +287,12 @@ class Attachment(TenantOwned):
         return self.filename
 
 
+def raw_mail_path(instance: InboundMail, filename: str) -> str:
+    import uuid
+
+    return f"mails/{instance.tenant_id}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.eml"
+
+
 class InboundMail(TenantOwned):
     """A citizen's e-mail as received; it becomes a KC contact or joins a case."""
 
@@ -286,6 +313,17 @@ class InboundMail(TenantOwned):
         Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mails"
     )
     is_auto_reply = models.BooleanField(default=False)
+    # The message as it arrived, so nothing of it is lost (attachments we do not keep as
+    # files included); deleted with the mail.
+    raw = models.FileField(upload_to=raw_mail_path, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # Attachments not kept as files, each {"name": ..., "reason": ...}, shown at the desk.
+    refused_attachments = models.JSONField(default=list, blank=True)
+    # A case reference in the subject from a sender who is not the case's citizen: the mail
+    # became a new contact; the agent decides whether it belongs to that case.
+    mentioned_case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -328,7 +366,7 @@ class Mailbox(TenantOwned):
     port = models.PositiveIntegerField(_("port"), default=993)
     use_ssl = models.BooleanField(_("TLS (IMAPS)"), default=True)
     username = models.CharField(_("user name"), max_length=255)
-    password = models.CharField(_("password"), max_length=255)
+    password = EncryptedTextField(_("password"))  # Fernet ciphertext at rest (core.crypto)
     folder = models.CharField(_("folder"), max_length=100, default="INBOX")
     active = models.BooleanField(_("active"), default=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)

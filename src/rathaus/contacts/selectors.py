@@ -13,7 +13,17 @@ from django.utils import timezone
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import OrgUnit, Tenant
 
-from .models import OPEN_STATUSES, Case, Contact, overdue_q
+from .models import (
+    OPEN_STATUSES,
+    Case,
+    CaseMessage,
+    Channel,
+    Contact,
+    Delivery,
+    InboundMail,
+    MessageKind,
+    overdue_q,
+)
 from .services import phone_key
 
 NEARLY_DUE_WORKING_DAYS = 1
@@ -171,3 +181,27 @@ def case_for_citizen(*, reference: str, email: str) -> Case | None:
     if not email:
         return None
     return Case.objects.filter(reference=reference.strip(), email_key=email).first()
+
+
+def undelivered_replies(*, units: QuerySet[OrgUnit]) -> QuerySet[CaseMessage]:
+    """E-mail replies of these units' cases that the citizen has not got: given up, or still
+    queued after a failed attempt (the mail server is down); the oldest first."""
+    return (
+        CaseMessage.objects.filter(kind=MessageKind.EMAIL_OUT, case__org_unit__in=units)
+        .filter(Q(delivery=Delivery.FAILED) | Q(delivery=Delivery.QUEUED, delivery_attempts__gt=0))
+        .select_related("case", "author")
+        .order_by("created_at", "id")
+    )
+
+
+def mail_of_contact(contact: Contact) -> InboundMail | None:
+    """The e-mail a contact came from, with its files and the case it mentions."""
+    if contact.channel != Channel.EMAIL:
+        return None
+    return (
+        InboundMail.objects.filter(contact=contact)
+        .select_related("mentioned_case")
+        .prefetch_related("attachments")
+        .order_by("received_at", "id")
+        .first()
+    )

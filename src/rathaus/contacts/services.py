@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from email.utils import make_msgid
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +17,6 @@ from django.utils.translation import gettext as _
 from rathaus.catalog.models import Service
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Event, ForwardPolicy, OrgUnit, Tenant
-from rathaus.core.selectors import sender_of
 from rathaus.core.services import event_append, event_build
 
 from .files import check_size, detect_type
@@ -511,11 +508,13 @@ def _reply(
     actor: User | None,
     answered: bool,
     message_id: str = "",
+    set_status: bool = True,
 ) -> CaseMessage:
     """Record a reply to the citizen and move the case on.
 
     Marking the case answered is the default because a reply usually is the answer; a
-    question back to the citizen passes `answered=False` and sets "waiting" instead.
+    question back to the citizen passes `answered=False` and sets "waiting" instead. An
+    e-mail passes `set_status=False`: it counts once delivered (`delivery`).
     """
     if not body.strip():
         raise ValidationError({"body": _("The reply is empty.")})
@@ -531,35 +530,8 @@ def _reply(
     medium = "email" if kind == MessageKind.EMAIL_OUT else "letter"
     _event(case, "case_replied", actor, {"message": message.pk, "medium": medium})
     target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
-    if case.status != target:
+    if set_status and case.status != target:
         case_set_status(case=case, status=target, actor=actor)
-    return message
-
-
-@transaction.atomic
-def case_reply_email(
-    *, case: Case, body: str, actor: User | None, answered: bool = True
-) -> CaseMessage:
-    """Answer the citizen by e-mail; the mail leaves over SMTP once the transaction commits."""
-    if not case.citizen_email:
-        raise ValidationError(_("The case has no e-mail address to reply to."))
-    message_id = make_msgid(domain=sender_of(case.tenant).rpartition("@")[2] or "localhost")
-    message = _reply(
-        case,
-        kind=MessageKind.EMAIL_OUT,
-        body=body,
-        actor=actor,
-        answered=answered,
-        message_id=message_id,
-    )
-    email = EmailMessage(
-        subject=message.subject,
-        body=message.body,
-        from_email=sender_of(case.tenant),
-        to=[case.citizen_email],
-        headers={"Message-ID": message_id},
-    )
-    transaction.on_commit(lambda: email.send(fail_silently=False))
     return message
 
 

@@ -24,7 +24,7 @@ from rathaus.core.selectors import events_of_subject, units_visible_to
 from rathaus.core.services import attempt_count
 from rathaus.core.tenancy import tenant_context
 
-from . import selectors, services
+from . import delivery, selectors, services
 from .files import MAX_FILE_BYTES
 from .forms import (
     AssignForm,
@@ -37,7 +37,7 @@ from .forms import (
     ReplyForm,
     StatusForm,
 )
-from .models import Attachment, Case, CaseStatus, Channel, Contact, Outcome
+from .models import Attachment, Case, CaseMessage, CaseStatus, Channel, Contact, Outcome
 
 DESK_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD)
 CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
@@ -96,7 +96,18 @@ def contact_start(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK_ROLES)
 def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk, agent=request.user, ended_at__isnull=True)
-    form = ContactFinishForm(request.POST or None)
+    # The form starts from what the contact knows (an e-mail's sender and subject), so
+    # finishing it never wipes them.
+    form = ContactFinishForm(
+        request.POST or None,
+        initial={
+            "summary": contact.summary,
+            "citizen_name": contact.citizen_name,
+            "citizen_phone": contact.citizen_phone,
+            "citizen_email": contact.citizen_email,
+            "citizen_address": contact.citizen_address,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         service = data["service"]
@@ -143,7 +154,34 @@ def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
                     request, _("Contact saved: %(o)s.") % {"o": contact.get_outcome_display()}
                 )
             return redirect("contacts:desk")
-    return render(request, "contacts/contact.html", {"contact": contact, "form": form})
+    mail = selectors.mail_of_contact(contact)
+    if mail is not None:
+        access_logged(request, "mail", mail.pk)
+    return render(
+        request, "contacts/contact.html", {"contact": contact, "form": form, "mail": mail}
+    )
+
+
+@role_required(*DESK_ROLES)
+def contact_mail_file(request: HttpRequest, pk: int, attachment: int = 0) -> FileResponse:
+    """A file of the e-mail of the agent's running contact, or (no file) the whole mail."""
+    contact = get_object_or_404(Contact, pk=pk, agent=request.user)
+    mail = selectors.mail_of_contact(contact)
+    if mail is None:
+        raise Http404
+    if not attachment:
+        if not mail.raw:
+            raise Http404
+        response = FileResponse(mail.raw.open("rb"), as_attachment=True, filename="mail.eml")
+        response["Content-Type"] = "message/rfc822"
+    else:
+        stored = get_object_or_404(Attachment, pk=attachment, inbound_mail=mail)
+        response = FileResponse(
+            stored.file.open("rb"), as_attachment=True, filename=stored.filename
+        )
+        response["Content-Type"] = stored.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @role_required(*DESK_ROLES)
@@ -273,6 +311,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "colleagues": _colleagues(request),
             "services": services_of_units(_visible_units(request)),
             "assign_form": AssignForm(users=_colleagues(request)),
+            "undelivered": selectors.undelivered_replies(units=_visible_units(request)).count(),
         },
     )
 
@@ -330,7 +369,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "can_edit": can_edit,
             "now": timezone.now(),
-            "messages_": case.messages.select_related("author"),
+            "messages_": case.messages.select_related("author", "case"),
             "attachments": case.attachments.order_by("created_at"),
             "contacts": case.contacts.select_related("agent").order_by("started_at"),
             "events": events_of_subject("case", case.reference),
@@ -393,7 +432,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
                 case=case, body=data["body"], actor=actor, answered=data["answered"]
             )  # type: ignore[arg-type]
         else:
-            services.case_reply_email(
+            delivery.case_reply_email(
                 case=case, body=data["body"], actor=actor, answered=data["answered"]
             )  # type: ignore[arg-type]
     except ValidationError as error:
@@ -403,6 +442,38 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
     if action == "forward" and not _may_edit(request, case):  # the case has left our units
         return redirect("contacts:inbox")
     return redirect("contacts:case", reference=case.reference)
+
+
+@role_required(*CASE_ROLES)
+@require_POST
+def case_reply_action(request: HttpRequest, reference: str, pk: int, action: str) -> HttpResponse:
+    """Send an undelivered e-mail reply again, or record that the citizen got it otherwise."""
+    case = _case_for(request, reference, edit=True)[0]
+    message = get_object_or_404(CaseMessage, pk=pk, case=case)
+    actions = {
+        "resend": (delivery.case_reply_resend, _("The reply is queued and will be sent again.")),
+        "delivered": (delivery.case_reply_mark_delivered, _("Recorded as delivered.")),
+    }
+    if action not in actions:
+        raise Http404
+    act, done = actions[action]
+    try:
+        act(case=case, message=message, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    if request.POST.get("back") == "undelivered":
+        return redirect("contacts:undelivered_replies")
+    return redirect("contacts:case", reference=case.reference)
+
+
+@role_required(*CASE_ROLES)
+def undelivered_replies(request: HttpRequest) -> HttpResponse:
+    """E-mail replies of the user's units that have not reached the citizen."""
+    replies = selectors.undelivered_replies(units=_visible_units(request))
+    access_logged(request, "undelivered_replies")
+    return render(request, "contacts/undelivered_replies.html", paged(request, replies))
 
 
 @role_required(*CASE_ROLES)
