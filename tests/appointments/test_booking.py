@@ -252,8 +252,14 @@ def test_mails_double_opt_in_ical_and_reminder(
     assert booking.code in body and "Meldebescheinigung" in body
     confirm_url = next(line for line in body.splitlines() if "/confirm/" in line).strip()
     client = Client()
+    # Opening the link shows a button and books nothing (mail scanners open links too).
     with django_capture_on_commit_callbacks(execute=True):
         page = client.get(confirm_url.split("8000", 1)[1])
+    assert page.status_code == 200 and 'method="post"' in page.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.HELD and len(smtp_server.messages) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(confirm_url.split("8000", 1)[1])
     assert page.status_code == 200
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
@@ -274,6 +280,7 @@ def test_mails_double_opt_in_ical_and_reminder(
     )
     # A forged or cross-purpose token confirms nothing.
     assert client.get(confirm_url.split("8000", 1)[1][:-3] + "xyz/").status_code == 410
+    assert client.post(confirm_url.split("8000", 1)[1][:-3] + "xyz/").status_code == 410
     with django_capture_on_commit_callbacks(execute=True):
         assert services.reminders_send(tenant=world_a.tenant, now=at(MONDAY, 10)) == 1
         assert services.reminders_send(tenant=world_a.tenant, now=at(MONDAY, 11)) == 0

@@ -25,6 +25,7 @@ from rathaus.appointments.models import (
 )
 from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Location, ServiceStatus
+from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
 
@@ -143,7 +144,10 @@ def test_a_citizen_books_step_by_step_and_confirms_by_the_mail_link(
     )
 
     day_step = text(client.get(book_url() + chosen + f"&location={office.location.pk}"))
-    assert "Dienstag, 1. Dezember 2026" in day_step and "Dezember 2026" in day_step
+    with translation.override("de"):
+        weekday, date = formats.date_format(DAY, "l"), formats.date_format(DAY, "DATE_FORMAT")
+        month = formats.date_format(DAY, "F Y")
+    assert f"{weekday}, {date}" in day_step and month in day_step
     time_step = text(client.get(anywhere.url))
     # Two passports take 40 minutes: four slots of ten minutes, so the last start is 11:20.
     assert 'value="08:00"' in time_step and 'value="11:20"' in time_step
@@ -169,8 +173,15 @@ def test_a_citizen_books_step_by_step_and_confirms_by_the_mail_link(
     (mail,) = smtp_server.messages
     body = mail.get_body(("plain",)).get_content()
     confirm_url = next(line for line in body.splitlines() if "/confirm/" in line).strip()
+    # The link shows the time with one button; opening it (as mail scanners do) books nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        confirmed = client.get(confirm_url.split("8000", 1)[1])
+        shown = client.get(confirm_url.split("8000", 1)[1])
+    assert shown.status_code == 200 and "Ja, diesen Termin bestätigen" in text(shown)
+    assert booking.code not in shown.content.decode()
+    assert bookings(world_a.tenant)[0].status == BookingStatus.HELD
+    assert len(smtp_server.messages) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(confirm_url.split("8000", 1)[1])
     assert confirmed.status_code == 200 and booking.code in confirmed.content.decode()
     assert bookings(world_a.tenant)[0].status == BookingStatus.CONFIRMED
 
@@ -363,7 +374,9 @@ def _link(booking: Booking, purpose: str) -> str:
         return links.url_for(booking, purpose).split("8000", 1)[1]
 
 
-def test_the_confirm_link_refuses_forged_links_and_ran_out_holds(easy, world_a, clock):
+def test_the_confirm_link_shows_a_button_and_refuses_forged_links_and_ran_out_holds(
+    easy, world_a, clock
+):
     with scope(tenant=world_a.tenant):
         booking = services.booking_hold(
             request=easy.request((easy.certificate, 1)),
@@ -375,15 +388,58 @@ def test_the_confirm_link_refuses_forged_links_and_ran_out_holds(easy, world_a, 
     url = _link(booking, "confirm")
     forged = client.get(url.rstrip("/") + "x/")
     assert forged.status_code == 410 and "This link no longer works" in text(forged)
-    assert client.post(url).status_code == 405  # confirming is the link, never a form
+    assert client.post(url.rstrip("/") + "x/").status_code == 410
+    cancel_token = _link(booking, "cancel").split("/cancel/")[1]
+    assert client.post(url.split("/confirm/")[0] + "/confirm/" + cancel_token).status_code == 410
+    # Opening the link (a mail scanner does) shows one button and changes nothing.
+    for _ in range(2):
+        page = client.get(url)
+        assert page.status_code == 200 and "Yes, confirm this appointment" in text(page)
+        assert '<form method="post"' in text(page) and booking.code not in text(page)
     assert bookings(world_a.tenant)[0].status == BookingStatus.HELD
     clock.shift(dt.timedelta(minutes=11))  # the hold ran out before the citizen clicked
     late = client.get(url)
     assert late.status_code == 410
     assert "The appointment could not be confirmed" in text(late)
     assert "not confirmed in time" in text(late) and booking.code not in text(late)
+    assert "Yes, confirm this appointment" not in text(late)
+    # Still nothing changed by the GET; the worker (or the button) releases the hold.
+    assert bookings(world_a.tenant)[0].status == BookingStatus.HELD
+    assert taken_slots(world_a.tenant) == 1
+    pressed = client.post(url)
+    assert pressed.status_code == 410 and "not confirmed in time" in text(pressed)
     assert bookings(world_a.tenant)[0].status == BookingStatus.EXPIRED
     assert taken_slots(world_a.tenant) == 0
+    assert "not confirmed in time" in text(client.get(url))
+
+
+def test_the_confirm_button_confirms_once_and_the_link_then_shows_the_code(easy, world_a, clock):
+    with scope(tenant=world_a.tenant):
+        booking = services.booking_hold(
+            request=easy.request((easy.certificate, 1)),
+            start=at(DAY, 10),
+            name="Ada Lovelace",
+            email="ada@example.org",
+        )
+    client, url = english(), _link(booking, "confirm")
+    assert client.get(url).status_code == 200
+    assert bookings(world_a.tenant)[0].status == BookingStatus.HELD
+    confirmed = client.post(url)
+    assert confirmed.status_code == 200 and booking.code in text(confirmed)
+    assert "Your appointment is confirmed" in text(confirmed)
+    assert bookings(world_a.tenant)[0].status == BookingStatus.CONFIRMED
+    # Opening the link again, or pressing again, shows the code; nothing changes twice.
+    again = client.get(url)
+    assert again.status_code == 200 and booking.code in text(again)
+    assert "Yes, confirm this appointment" not in text(again)
+    assert client.post(url).status_code == 200
+    with scope(tenant=world_a.tenant):
+        assert Event.objects.filter(activity="booking_confirmed").count() == 1
+    # A cancelled appointment cannot be confirmed by its old link.
+    with scope(tenant=world_a.tenant):
+        services.booking_cancel(booking=bookings(world_a.tenant)[0])
+    gone = client.get(url)
+    assert gone.status_code == 410 and "cannot be confirmed any more" in text(gone)
 
 
 def test_cancel_by_the_link(easy, world_a, clock):

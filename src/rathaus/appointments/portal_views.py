@@ -36,7 +36,7 @@ from .links import booking_for_token
 from .mails import qr_svg
 from .models import Booking, BookingChannel, BookingPolicy, BookingStatus, OpeningHours
 from .portal_forms import STEPS, Choice, DetailsForm, MoveForm, choice_from, service_options
-from .rules import BOOKABLE_DAYS
+from .rules import BOOKABLE_DAYS, confirm_refusal
 
 HELD_SALT = "appointments.portal.held"
 HELD_MAX_AGE = 24 * 3600
@@ -493,17 +493,30 @@ def challenge(request: HttpRequest, tenant: Tenant) -> HttpResponse:
 
 
 @_public
-@require_GET
+@require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
-    """The link in the e-mail: confirms the held time (double opt-in) and shows the code."""
+    """The link in the e-mail shows the held time with one button, which confirms it (double
+    opt-in) and shows the code. A GET changes nothing: mail scanners open links, and a hold
+    must not be confirmed, nor a run-out one released, by a program nobody asked."""
     booking = booking_for_token(token, "confirm")
     if booking is None:
         return _gone(request, tenant)
     try:
-        services.booking_confirm(booking=booking)
+        if request.method == "POST":
+            services.booking_confirm(booking=booking)
+        else:
+            refusal = confirm_refusal(booking, timezone.now())
+            if refusal is not None:
+                raise refusal
     except services.BookingError as exc:
         return _message(
             request, tenant, _("The appointment could not be confirmed"), exc.message, status=410
+        )
+    if booking.status != BookingStatus.CONFIRMED:
+        return render(
+            request,
+            "appointments/portal/confirm.html",
+            {"public_tenant": tenant, "booking": booking},
         )
     return render(
         request,

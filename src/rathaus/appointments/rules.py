@@ -165,6 +165,27 @@ MAIL_KINDS = {
 }
 
 
+def confirm_refusal(booking: Booking, now: dt.datetime) -> BookingError | None:
+    """What confirming the booking now would refuse with, or None when it would confirm (a
+    hold still running) or has confirmed already. The confirmation page asks this before the
+    citizen presses the button; `services.booking_confirm` gives the same answers."""
+    if booking.status == BookingStatus.CONFIRMED:
+        return None
+    if booking.status == BookingStatus.HELD and booking.hold_until and booking.hold_until >= now:
+        return None
+    return not_confirmable(booking.status)
+
+
+def not_confirmable(status: str) -> BookingError:
+    """Why a booking in this status, neither confirmed nor held in time, cannot be confirmed."""
+    if status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        return BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
+    return BookingError(
+        _("This appointment was not confirmed in time and has been released. Please book again."),
+        code="expired",
+    )
+
+
 def mail_still_fits(booking: Booking, kind: str, now: dt.datetime) -> bool:
     """Whether an e-mail of this kind still tells the citizen the truth about the booking: a
     confirmation link only while the hold runs, a confirmation or reminder only for a confirmed

@@ -58,6 +58,7 @@ from .rules import (
     class_for,
     email_key,
     mail_still_fits,
+    not_confirmable,
     request_check,
     slots_needed,
     taken_error,
@@ -652,8 +653,9 @@ def _booking_event(
 
 
 def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
-    """The citizen clicked the e-mail link. Idempotent; raises `BookingError` once the hold ran
-    out (`expired`) or the booking was cancelled or served meanwhile (`not_active`).
+    """The citizen pressed the button on the page of the e-mail link. Idempotent; raises
+    `BookingError` once the hold ran out (`expired`) or the booking was cancelled or served
+    meanwhile (`not_active`), the answers `rules.confirm_refusal` gives beforehand.
 
     The slots are kept by clearing `held_until` in one UPDATE. Should a slot have gone to
     someone else all the same (a clock step between servers), fewer rows match and the
@@ -681,14 +683,10 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
         booking.refresh_from_db(fields=["status", "confirmed_at", "hold_until"])
     if booking.status == BookingStatus.CONFIRMED:
         return booking
-    if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
-        raise BookingError(_("This appointment cannot be confirmed any more."), code="not_active")
+    refusal = not_confirmable(booking.status)  # a hold past its time or that lost a slot
     if booking.status == BookingStatus.HELD:
         _expire(booking, now)
-    raise BookingError(
-        _("This appointment was not confirmed in time and has been released. Please book again."),
-        code="expired",
-    )
+    raise refusal
 
 
 @transaction.atomic
