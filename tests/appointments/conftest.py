@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -41,7 +42,17 @@ def quiet_monday(today: dt.date) -> dt.date:
         monday += dt.timedelta(days=7)
 
 
-MONDAY = quiet_monday(dt.date.today())
+@functools.cache
+def _monday() -> dt.date:
+    return quiet_monday(dt.date.today())
+
+
+def __getattr__(name: str) -> dt.date:
+    # MONDAY is computed on first use: pytest imports this conftest before --as-of travels
+    # the clock (pytest_configure), the test modules that import MONDAY after it.
+    if name == "MONDAY":
+        return _monday()
+    raise AttributeError(name)
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -61,7 +72,8 @@ class Office:
         return services.Request(location=self.location, items=tuple(items))
 
 
-def build_office(world, *, today: dt.date = MONDAY, online: int = 2, phone: int = 1) -> Office:
+def build_office(world, *, today: dt.date | None = None, online: int = 2, phone: int = 1) -> Office:
+    today = today or _monday()
     tenant = world.tenant
     passport = world.service
     passport.bookable, passport.duration_minutes, passport.max_quantity = True, 20, 3
@@ -82,7 +94,12 @@ def build_office(world, *, today: dt.date = MONDAY, online: int = 2, phone: int 
     )
     passport.combinable.add(certificate)
     location = Location.objects.create(
-        tenant=tenant, name="Bürgerbüro Mitte", street="Markt 1", postcode="12345", city="Alpha"
+        tenant=tenant,
+        name="Bürgerbüro Mitte",
+        org_unit=world.units["team"],  # its staff, and the Bürgeramt's lead above, work there
+        street="Markt 1",
+        postcode="12345",
+        city="Alpha",
     )
     for service in (passport, certificate, pickup):
         services.service_offer(location=location, service=service)
