@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test test-fast lint check messages clean
+.PHONY: install demo serve test test-clocks test-fast lint check messages clean
 
 $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	@command -v $(PYTHON) >/dev/null || { echo "Rathaus needs $(PYTHON)."; exit 1; }
@@ -44,6 +44,18 @@ serve:
 ## test: install everything and run the whole test suite (DATABASE_URL picks the database).
 test: install
 	$(BIN)/pytest -p no:cacheprovider
+
+## test-clocks: the tests that deal with dates, under shifted wall clocks (CI runs it):
+## about 400 days ahead, a Sunday night, both daylight-saving nights, New Year's Eve, a leap day.
+CLOCK_TESTS := tests/core/test_calendar.py tests/contacts tests/appointments \
+	tests/api/test_appointments_api.py tests/api/test_cases_api.py tests/api/test_access_log_api.py
+CLOCKS = $$(date -d '+400 days' +%Y-%m-%dT10:00) $$(date -d 'next sunday' +%Y-%m-%d)T23:30 \
+	2027-03-28T01:58+01:00 2027-10-31T02:58+02:00 2027-12-31T23:59 2028-02-29T09:00
+test-clocks: install
+	@for instant in $(CLOCKS); do \
+	  echo "== the date tests as of $$instant =="; \
+	  $(BIN)/pytest -p no:cacheprovider -q --as-of "$$instant" $(CLOCK_TESTS) || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
