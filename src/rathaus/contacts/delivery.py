@@ -26,7 +26,7 @@ from rathaus.core.outbox import enqueue_with_transaction
 from rathaus.core.selectors import sender_of
 
 from .models import DELIVERED, OPEN_STATUSES, Case, CaseMessage, CaseStatus, Delivery, MessageKind
-from .services import _event, _reply, case_set_status
+from .services import case_event, case_set_status, reply_record
 
 
 @transaction.atomic
@@ -36,7 +36,7 @@ def case_reply_email(
     """Answer the citizen by e-mail; the worker sends it (see the module's docstring)."""
     if not case.citizen_email:
         raise ValidationError(_("The case has no e-mail address to reply to."))
-    message = _reply(
+    message = reply_record(
         case,
         kind=MessageKind.EMAIL_OUT,
         body=body,
@@ -91,7 +91,7 @@ def case_reply_sent(*, message: CaseMessage) -> CaseMessage:
     )
     message.delivery_attempts += 1
     message.save(update_fields=["delivery", "delivered_at", "delivery_error", "delivery_attempts"])
-    _event(message.case, "case_reply_sent", None, {"message": message.pk})
+    case_event(message.case, "case_reply_sent", None, {"message": message.pk})
     _count_as_answer(message, None)
     return message
 
@@ -106,7 +106,7 @@ def case_reply_attempt_failed(*, message: CaseMessage, error: Exception, final: 
     if final:
         message.delivery = Delivery.FAILED
         fields.append("delivery")
-        _event(message.case, "case_reply_failed", None, {"message": message.pk})
+        case_event(message.case, "case_reply_failed", None, {"message": message.pk})
     message.save(update_fields=fields)
 
 
@@ -129,7 +129,7 @@ def case_reply_resend(*, case: Case, message: CaseMessage, actor: User | None) -
         raise ValidationError(_("The case has no e-mail address to reply to."))
     message.delivery = Delivery.QUEUED
     message.save(update_fields=["delivery"])
-    _event(case, "case_reply_resent", actor, {"message": message.pk})
+    case_event(case, "case_reply_resent", actor, {"message": message.pk})
     _queue(message)
     return message
 
@@ -142,6 +142,6 @@ def case_reply_mark_delivered(
     message = _changeable(message, case)
     message.delivery, message.delivered_at = Delivery.OTHER_WAY, timezone.now()
     message.save(update_fields=["delivery", "delivered_at"])
-    _event(case, "case_reply_delivered_other_way", actor, {"message": message.pk})
+    case_event(case, "case_reply_delivered_other_way", actor, {"message": message.pk})
     _count_as_answer(message, actor)
     return message

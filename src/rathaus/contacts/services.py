@@ -227,7 +227,7 @@ def contact_finish(
     contact.save()
     contact.services.set(services)
     if join_case is not None:
-        _event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
+        case_event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
     _finished_event(contact, services, actor).save()
     return contact
 
@@ -302,7 +302,7 @@ def callback_done(*, contact: Contact, actor: User | None) -> Contact:
 # --- cases ---------------------------------------------------------------------------------
 
 
-def _event(case: Case, activity: str, actor: User | None, payload: dict[str, Any]) -> None:
+def case_event(case: Case, activity: str, actor: User | None, payload: dict[str, Any]) -> None:
     event_append(
         tenant=case.tenant,
         subject_kind="case",
@@ -374,7 +374,7 @@ def case_create(
     )
     case.full_clean(exclude=["tenant", "service", "org_unit"])
     case.save()
-    _event(
+    case_event(
         case,
         "case_created",
         actor,
@@ -424,7 +424,7 @@ def case_set_status(
         case.answered_at = case.closed_at = None
     case.status = status
     case.save()
-    _event(case, "case_reopened" if reopened else f"case_{status}", actor, payload)
+    case_event(case, "case_reopened" if reopened else f"case_{status}", actor, payload)
     return case
 
 
@@ -436,7 +436,7 @@ def case_assign(*, cases: Iterable[Case], assignee: User | None, actor: User | N
             continue
         case.assignee = assignee
         case.save(update_fields=["assignee"])
-        _event(case, "case_assigned", actor, {"assignee": assignee.pk if assignee else None})
+        case_event(case, "case_assigned", actor, {"assignee": assignee.pk if assignee else None})
         count += 1
     return count
 
@@ -467,7 +467,7 @@ def case_forward(
         start = now or timezone.now()
         case.deadline = WorkingCalendar.for_tenant(case.tenant).add_working_days(start, days)
     case.save()
-    _event(
+    case_event(
         case,
         "case_forwarded",
         actor,
@@ -491,7 +491,7 @@ def case_note_add(*, case: Case, body: str, actor: User | None) -> CaseMessage:
     message = CaseMessage.objects.create(
         tenant=case.tenant, case=case, kind=MessageKind.NOTE, author=actor, body=body.strip()
     )
-    _event(case, "case_note_added", actor, {"message": message.pk})
+    case_event(case, "case_note_added", actor, {"message": message.pk})
     return message
 
 
@@ -500,7 +500,7 @@ def reply_subject(case: Case) -> str:
     return f"[{case.reference}] {case.subject}"
 
 
-def _reply(
+def reply_record(
     case: Case,
     *,
     kind: str,
@@ -528,7 +528,7 @@ def _reply(
         message_id=message_id,
     )
     medium = "email" if kind == MessageKind.EMAIL_OUT else "letter"
-    _event(case, "case_replied", actor, {"message": message.pk, "medium": medium})
+    case_event(case, "case_replied", actor, {"message": message.pk, "medium": medium})
     target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
     if set_status and case.status != target:
         case_set_status(case=case, status=target, actor=actor)
@@ -548,7 +548,7 @@ def cases_escalate(*, tenant: Tenant, now: dt.datetime | None = None) -> list[Ca
     for case in overdue:
         case.escalated_at = now
         case.save(update_fields=["escalated_at"])
-        _event(case, "case_escalated", None, {"deadline": case.deadline.isoformat()})
+        case_event(case, "case_escalated", None, {"deadline": case.deadline.isoformat()})
     return overdue
 
 
@@ -559,7 +559,7 @@ def case_reply_letter(
     """Answer the citizen by letter: a PDF on the tenant's letterhead, kept with the case."""
     if not case.citizen_address.strip():
         raise ValidationError(_("The case has no postal address for a letter."))
-    message = _reply(case, kind=MessageKind.LETTER, body=body, actor=actor, answered=answered)
+    message = reply_record(case, kind=MessageKind.LETTER, body=body, actor=actor, answered=answered)
     pdf = render_letter(case=case, body=message.body, author=actor, date=message.created_at)
     attachment_store(
         tenant=case.tenant,
@@ -603,7 +603,7 @@ def attachment_store(
 def case_attachment_add(*, case: Case, name: str, content: bytes, actor: User | None) -> Attachment:
     """A file a clerk adds to the case."""
     attachment = attachment_store(tenant=case.tenant, case=case, name=name, content=content)
-    _event(
+    case_event(
         case,
         "case_attachment_added",
         actor,

@@ -172,14 +172,15 @@ def contact_mail_file(request: HttpRequest, pk: int, attachment: int = 0) -> Fil
     if not attachment:
         if not mail.raw:
             raise Http404
-        response = FileResponse(mail.raw.open("rb"), as_attachment=True, filename="mail.eml")
-        response["Content-Type"] = "message/rfc822"
-    else:
-        stored = get_object_or_404(Attachment, pk=attachment, inbound_mail=mail)
-        response = FileResponse(
-            stored.file.open("rb"), as_attachment=True, filename=stored.filename
-        )
-        response["Content-Type"] = stored.content_type
+        return _download(mail.raw, "mail.eml", "message/rfc822")
+    stored = get_object_or_404(Attachment, pk=attachment, inbound_mail=mail)
+    return _download(stored.file, stored.filename, stored.content_type)
+
+
+def _download(file: Any, filename: str, content_type: str) -> FileResponse:
+    """A stored file as a download with the type we checked, never one the browser guesses."""
+    response = FileResponse(file.open("rb"), as_attachment=True, filename=filename)
+    response["Content-Type"] = content_type
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -480,12 +481,7 @@ def undelivered_replies(request: HttpRequest) -> HttpResponse:
 def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileResponse:
     case = _case_for(request, reference)[0]
     attachment = get_object_or_404(Attachment, pk=pk, case=case)
-    response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
-    )
-    response["Content-Type"] = attachment.content_type
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _download(attachment.file, attachment.filename, attachment.content_type)
 
 
 # --- the citizen status page (no login) -----------------------------------------------------
