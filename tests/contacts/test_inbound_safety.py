@@ -144,6 +144,8 @@ def test_a_strangers_mail_naming_a_case_does_not_join_it(world_a):
         assert result.case is None and result.mentioned_case == case
         assert result.contact.citizen_email == "mallory@example.net"
     agent = world_a.client("kc_agent")
+    queue = agent.get(reverse("contacts:email_queue")).content.decode()
+    assert f"nennt Vorgang {case.reference}" in queue
     agent.post(reverse("contacts:email_take", args=[result.contact.pk]))
     page = agent.get(reverse("contacts:contact", args=[result.contact.pk])).content.decode()
     assert 'id="mail-mentions-case"' in page and case.reference in page

@@ -30,7 +30,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -350,7 +350,9 @@ def email_queue() -> QuerySet[Contact]:
     """Open e-mail contacts nobody has taken yet, the oldest first."""
     return (
         Contact.objects.filter(channel=Channel.EMAIL, ended_at__isnull=True, agent__isnull=True)
-        .prefetch_related("mails")
+        .prefetch_related(
+            Prefetch("mails", queryset=InboundMail.objects.select_related("mentioned_case"))
+        )
         .order_by("started_at", "id")
     )
 
