@@ -12,6 +12,14 @@ class AppointmentsConfig(AppConfig):
         register(
             {
                 "booking_held": _("Reserved, waiting for confirmation"),
+                "service_offered": _("Service offered here"),
+                "service_offer_changed": _("Offered service changed"),
+                "service_unoffered": _("Service no longer offered here"),
+                "counter_added": _("Counter added"),
+                "counter_changed": _("Counter changed"),
+                "counter_removed": _("Counter removed"),
+                "ticket_class_created": _("Ticket class created"),
+                "ticket_class_changed": _("Ticket class changed"),
                 "booking_confirmed": _("Confirmed"),
                 "booking_rescheduled": _("Moved"),
                 "booking_cancelled": _("Cancelled"),

@@ -238,8 +238,9 @@ def service_offer(
     service: Service,
     duration_minutes: int | None = None,
     max_quantity: int | None = None,
+    actor: User | None = None,
 ) -> OfferedService:
-    offered, _created = OfferedService.objects.update_or_create(
+    offered, created = OfferedService.objects.update_or_create(
         tenant=location.tenant,
         location=location,
         service=service,
@@ -247,19 +248,25 @@ def service_offer(
     )
     offered.full_clean()
     location.services.add(service)
+    activity = "service_offered" if created else "service_offer_changed"
+    _location_event(location, activity, actor, service=service.pk)
     return offered
 
 
 @transaction.atomic
-def service_unoffer(*, offered: OfferedService) -> None:
+def service_unoffer(*, offered: OfferedService, actor: User | None = None) -> None:
     """The service can no longer be booked here; booked appointments keep their items."""
+    location, service = offered.location, offered.service_id
     offered.delete()
+    _location_event(location, "service_unoffered", actor, service=service)
 
 
 @transaction.atomic
-def counter_remove(*, counter: Counter) -> None:
+def counter_remove(*, counter: Counter, actor: User | None = None) -> None:
     """Tickets it served keep their history (their counter becomes empty)."""
+    location, pk = counter.location, counter.pk
     counter.delete()
+    _location_event(location, "counter_removed", actor, counter=pk)
 
 
 @transaction.atomic
@@ -278,12 +285,19 @@ def booking_policy_save(*, policy: BookingPolicy, actor: User | None = None) -> 
 
 @transaction.atomic
 def counter_save(
-    *, location: Location, name: str, services: Sequence[Service] = (), active: bool = True
+    *,
+    location: Location,
+    name: str,
+    services: Sequence[Service] = (),
+    active: bool = True,
+    actor: User | None = None,
 ) -> Counter:
-    counter, _created = Counter.objects.update_or_create(
+    counter, created = Counter.objects.update_or_create(
         tenant=location.tenant, location=location, name=name, defaults={"active": active}
     )
     counter.services.set(services)
+    activity = "counter_added" if created else "counter_changed"
+    _location_event(location, activity, actor, counter=counter.pk)
     return counter
 
 
@@ -347,8 +361,9 @@ def ticket_class_save(
     services: Sequence[Service] = (),
     target_wait_minutes: int = 15,
     is_default: bool = False,
+    actor: User | None = None,
 ) -> TicketClass:
-    ticket_class, _created = TicketClass.objects.update_or_create(
+    ticket_class, created = TicketClass.objects.update_or_create(
         tenant=tenant,
         prefix=prefix.upper(),
         defaults={
@@ -358,6 +373,13 @@ def ticket_class_save(
         },
     )
     ticket_class.services.set(services)
+    event_append(
+        tenant=tenant,
+        subject_kind="ticket_class",
+        subject_id=ticket_class.pk,
+        activity="ticket_class_created" if created else "ticket_class_changed",
+        actor=actor,
+    )
     return ticket_class
 
 
