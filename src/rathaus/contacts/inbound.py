@@ -147,7 +147,7 @@ def _store_attachments(
     return refused
 
 
-class MailRefused(ValidationError):
+class EmptyMailError(ValidationError):
     """Not a mail at all (an empty upload): nothing is stored; the uploader is told why."""
 
 
@@ -158,7 +158,7 @@ def _check_not_empty(raw: bytes, message: EmailMessage) -> None:
         if not part.is_multipart()
     )
     if not raw.strip() or not (message.get("From") or message.get("Subject") or has_text):
-        raise MailRefused(_("The file is empty: it holds no e-mail."))
+        raise EmptyMailError(_("The file is empty: it holds no e-mail."))
 
 
 def _known_or_reused(tenant: Tenant, message_id: str, digest: str) -> InboundMail | None:
@@ -269,7 +269,7 @@ def mail_receive(*, tenant: Tenant, raw: bytes, source: str) -> InboundMail | Qu
         if len(raw) > MAX_MAIL_BYTES:
             raise ValueError(f"larger than {MAX_MAIL_BYTES // (1024 * 1024)} MB")
         return _process(tenant, raw, source)
-    except MailRefused:
+    except EmptyMailError:
         if source == "upload":  # the uploader is told; from a mailbox it is quarantined
             raise
         return _quarantine(tenant, raw, source, "an empty message")

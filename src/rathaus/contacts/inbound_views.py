@@ -83,7 +83,7 @@ def email_upload(request: HttpRequest) -> HttpResponse:
                 raw=upload.read(),
                 source="upload",
             )
-        except inbound.MailRefused as error:
+        except inbound.EmptyMailError as error:
             outcome["refused"] += 1
             messages.error(request, f"{upload.name}: {' '.join(error.messages)}")
             continue

@@ -185,8 +185,9 @@ def attempt_count(key: str, window_seconds: int, now: dt.datetime | None = None)
     key_, ends, count = (connection.ops.quote_name(c) for c in ("key", "window_ends", "count"))
     running = f"{table}.{ends} > %s"
     with connection.cursor() as cursor:
+        # Names quoted from the model, values as parameters: nothing from outside in the SQL.
         cursor.execute(
-            f"INSERT INTO {table} ({key_}, {ends}, {count}) VALUES (%s, %s, 1) "
+            f"INSERT INTO {table} ({key_}, {ends}, {count}) VALUES (%s, %s, 1) "  # noqa: S608
             f"ON CONFLICT ({key_}) DO UPDATE SET "
             f"{count} = CASE WHEN {running} THEN {table}.{count} + 1 ELSE 1 END, "
             f"{ends} = CASE WHEN {running} THEN {table}.{ends} ELSE excluded.{ends} END "

@@ -45,7 +45,7 @@ class Command(DbWorkerCommand):
                 ran = run_due_timers()
                 if ran:
                     self.stdout.write(f"timers: {', '.join(ran)}")
-            except Exception as error:  # keep the loop alive; the next round retries
+            except Exception as error:  # noqa: BLE001 - keep the loop alive; the next round retries
                 self.stderr.write(f"timers failed: {error}")
             finally:
                 close_old_connections()
