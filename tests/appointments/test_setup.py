@@ -31,7 +31,13 @@ def test_team_lead_sets_up_a_location_from_scratch(world_a):
     client = world_a.client(Role.TEAM_LEAD)
     response = client.post(
         reverse("appointments:location_create"),
-        {"name": "Bürgerbüro Nord", "street": "Nordweg 2", "postcode": "12345", "city": "Alpha"},
+        {
+            "name": "Bürgerbüro Nord",
+            "org_unit": world_a.units["team"].pk,
+            "street": "Nordweg 2",
+            "postcode": "12345",
+            "city": "Alpha",
+        },
     )
     with scope(tenant=world_a.tenant):
         location = Location.objects.get(name="Bürgerbüro Nord")
@@ -80,7 +86,9 @@ def test_team_lead_sets_up_a_location_from_scratch(world_a):
 def test_a_rule_without_bookable_counters_is_refused(world_a):
     client = world_a.client(Role.TEAM_LEAD)
     with scope(tenant=world_a.tenant):
-        location = Location.objects.create(tenant=world_a.tenant, name="Leer")
+        location = Location.objects.create(
+            tenant=world_a.tenant, name="Leer", org_unit=world_a.units["team"]
+        )
     response = client.post(
         reverse("appointments:location_setup", args=[location.pk]),
         {
@@ -132,7 +140,9 @@ def test_only_tenant_admins_change_the_booking_rules(world_a):
 
 def test_setup_pages_are_tenant_isolated(world_a, world_b):
     with scope(tenant=world_a.tenant):
-        location = Location.objects.create(tenant=world_a.tenant, name="Alpha-Amt")
+        location = Location.objects.create(
+            tenant=world_a.tenant, name="Alpha-Amt", org_unit=world_a.units["office"]
+        )
     beta = world_b.client(Role.TEAM_LEAD)
     assert "Alpha-Amt" not in beta.get(reverse("appointments:location_list")).content.decode()
     url = reverse("appointments:location_setup", args=[location.pk])

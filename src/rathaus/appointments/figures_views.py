@@ -1,4 +1,8 @@
-"""The waiting-time dashboard of the citizen offices and its CSV export."""
+"""The waiting-time dashboard of the citizen offices and its CSV export.
+
+Controllers and tenant administrators see every office; citizen office staff and team leads
+the offices they work at (`permissions`), and the sum over all offices only when that is
+all of them."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,10 +22,11 @@ from rathaus.catalog.models import Location
 from rathaus.core.exports import csv_response
 from rathaus.core.forms import limit_dates
 from rathaus.core.models import Role
-from rathaus.core.permissions import role_required
+from rathaus.core.permissions import has_role, role_required
 
 from . import selectors
 from .figures import day_service_rows, office_figures
+from .permissions import OFFICE_ROLES, may_work_at, workable_locations
 
 FIGURE_ROLES = (Role.TEAM_LEAD, Role.CONTROLLER, Role.OFFICE_STAFF)  # tenant admins always
 DEFAULT_DAYS = 30
@@ -50,9 +56,15 @@ class FiguresForm(forms.Form):
         widget=forms.NumberInput(attrs={"class": "kern-form-input__input"}),
     )
 
-    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, locations: QuerySet[Location], everything: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = locations  # type: ignore[attr-defined]
+        field = self.fields["location"]
+        field.queryset = locations  # type: ignore[attr-defined]
+        if not everything:  # the sum over all offices would include others' offices
+            field.required = True
+            field.empty_label = None  # type: ignore[attr-defined]
         limit_dates(self, past=10, future=1, fields=["first", "last"])
 
     def clean(self) -> dict[str, Any]:
@@ -90,11 +102,28 @@ def _location_or_404(request: HttpRequest, value: str) -> Location | None:
     return get_object_or_404(Location, pk=int(value), tenant=request.tenant)  # type: ignore[attr-defined]
 
 
+def _sees_every_office(request: HttpRequest) -> bool:
+    # Controllers need the whole picture; the figures hold no personal data.
+    return has_role(request, Role.CONTROLLER, Role.TENANT_ADMIN)
+
+
 @role_required(*FIGURE_ROLES)
 def figures(request: HttpRequest) -> HttpResponse:
     data = _query(request)
+    offices = selectors.office_locations()
+    sees_all = _sees_every_office(request)
+    if sees_all:
+        locations, everything = offices, True
+    else:
+        locations = workable_locations(request, OFFICE_ROLES, among=offices)
+        everything = not offices.exclude(pk__in=locations.values("pk")).exists()
+        if not data["location"] and not everything:
+            first = locations.first()
+            data["location"] = str(first.pk) if first else ""
     location = _location_or_404(request, data["location"])
-    form = FiguresForm(data, locations=selectors.office_locations())
+    if location is not None and not sees_all and not may_work_at(request, location.pk):
+        raise PermissionDenied
+    form = FiguresForm(data, locations=locations, everything=everything)
     if not form.is_valid():
         return render(
             request, "appointments/figures/dashboard.html", {"form": form, "figures": None}

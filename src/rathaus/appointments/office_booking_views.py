@@ -1,6 +1,7 @@
 """Staff pages about bookings: booking for a caller, the day plan (also as CSV), finding an
 appointment by code, name, address or number, one appointment with its history, and the
-e-mails the worker gave up on. Behind a login and an office role, as the counter is."""
+e-mails the worker gave up on. Behind a login and an office role, as the counter is, and only
+for the locations the person may work at (`permissions`)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,14 @@ from .office_forms import (
     PhoneRequestForm,
     PlanForm,
 )
-from .office_views import OFFICE_ROLES, acting_staff
+from .office_views import acting_staff
+from .permissions import (
+    OFFICE_ROLES,
+    chosen_location_check,
+    location_check,
+    may_work_at,
+    workable_locations,
+)
 from .rules import MAIL_KINDS, mail_still_fits
 
 # --- staff: phone booking and day plan ------------------------------------------------------
@@ -49,7 +57,9 @@ def phone_booking(request: HttpRequest) -> HttpResponse:
     The choices travel in the query string, so every step is a plain link or GET form; only
     the booking itself is a POST (with an idempotency key against double submits).
     """
-    wanted = PhoneRequestForm(request.GET or None, locations=selectors.bookable_locations())
+    chosen_location_check(request, request.GET.get("location"))
+    locations = workable_locations(request, among=selectors.bookable_locations())
+    wanted = PhoneRequestForm(request.GET or None, locations=locations)
     context: dict[str, Any] = {"wanted": wanted, "query": request.GET.urlencode()}
     if not (request.GET and wanted.is_valid() and wanted.cleaned_data["services"]):
         return render(request, "appointments/office/phone.html", context)
@@ -116,7 +126,8 @@ def _plan_url(location: Location, day: dt.date) -> str:
 
 @role_required(*OFFICE_ROLES)
 def day_plan(request: HttpRequest) -> HttpResponse:
-    locations = selectors.office_locations()
+    chosen_location_check(request, request.GET.get("location"))
+    locations = workable_locations(request, among=selectors.office_locations())
     first = locations.first()
     data = request.GET if "location" in request.GET else None
     form = PlanForm(
@@ -174,9 +185,10 @@ def booking_search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         text = form.cleaned_data["q"]
         booking = selectors.booking_by_code(text) if len(text) <= 12 else None
-        if booking is not None:
+        if booking is not None and may_work_at(request, booking.location_id):
             return redirect("appointments:office_booking", pk=booking.pk)
-        context.update(paged(request, selectors.bookings_matching(text)))
+        matching = selectors.bookings_matching(text)
+        context.update(paged(request, matching.filter(location__in=workable_locations(request))))
         access_logged(request, "booking", "", AccessAction.SEARCHED)
     return render(request, "appointments/office/booking_search.html", context)
 
@@ -190,6 +202,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    location_check(request, booking.location_id)
     access_logged(request, "booking", booking.pk)
     now = timezone.now()
     return render(
@@ -212,6 +225,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     booking: Booking = get_object_or_404(Booking.objects.select_related("location"), pk=pk)
+    location_check(request, booking.location_id)
     try:
         services.booking_cancel(booking=booking, actor=acting_staff(request))
     except services.BookingError as error:
@@ -230,9 +244,13 @@ MAILS_PER_PAGE = 50
 def undelivered_mails(request: HttpRequest) -> HttpResponse:
     """Appointment e-mails that could not be delivered after every retry: the citizen has no
     confirmation link or confirmation. Staff send them again or call the citizen."""
-    form = MailFilterForm(request.GET or None, locations=selectors.office_locations())
+    chosen_location_check(request, request.GET.get("location"))
+    locations = workable_locations(request, among=selectors.office_locations())
+    form = MailFilterForm(request.GET or None, locations=locations)
     location = form.cleaned_data["location"] if form.is_valid() else None
-    rows = selectors.undelivered_mails(now=timezone.now(), location=location)
+    rows = selectors.undelivered_mails(
+        now=timezone.now(), location=location, locations=workable_locations(request)
+    )
     access_logged(request, "undelivered_mails")
     return render(
         request,
@@ -247,6 +265,7 @@ def mail_resend(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if kind not in MAIL_KINDS:
         raise Http404
     booking: Booking = get_object_or_404(Booking, pk=pk)
+    location_check(request, booking.location_id)
     form = MailResendForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["email"]))

@@ -44,10 +44,12 @@ class CounterLabelField(SafeModelChoiceField):
 class CounterChoiceForm(forms.Form):
     counter = CounterLabelField(label=_("My counter"), queryset=Counter.objects.none())
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _set_queryset(
-            self, "counter", Counter.objects.filter(active=True).select_related("location")
+            self,
+            "counter",
+            Counter.objects.filter(active=True, location__in=locations).select_related("location"),
         )
         _style(self)
 

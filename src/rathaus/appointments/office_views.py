@@ -1,10 +1,11 @@
 """The citizen office: kiosk, counter screen, call display and the office's home page (the
 staff pages about bookings are in `office_booking_views`).
 
-Staff pages need a login and an office role. The kiosk and the call display run on unattended
-devices without a login; they are opened by a signed link per location and purpose (the
-location's office page shows it), so a kiosk link cannot open the display and neither opens
-another location.
+Staff pages need a login and an office role, and show only the locations the person may work
+at (`permissions`: those of their org unit and the units below it). The kiosk and the call
+display run on unattended devices without a login; they are opened by a signed link per
+location and purpose (the location's office page shows it), so a kiosk link cannot open the
+display and neither opens another location.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
-from rathaus.core.models import Role, Tenant
+from rathaus.core.models import Tenant
 from rathaus.core.permissions import role_required
 from rathaus.core.tenancy import tenant_context
 
@@ -47,10 +48,10 @@ from .office_forms import (
     FinishForm,
     TransferForm,
 )
+from .permissions import OFFICE_ROLES, location_check, workable_locations
 from .rules import class_for
 from .tickets import render_ticket, wait_minutes
 
-OFFICE_ROLES = (Role.OFFICE_STAFF, Role.TEAM_LEAD)  # tenant admins pass role_required anyway
 SESSION_COUNTER = "appointments.counter"
 DEVICE_PURPOSES = ("kiosk", "display")
 TICKET_ACTIONS = ("recall", "start", "park", "no_show", "finish", "transfer")
@@ -270,9 +271,13 @@ def office(request: HttpRequest) -> HttpResponse:
         request,
         "appointments/office/home.html",
         {
-            "locations": selectors.office_locations(),
+            "locations": workable_locations(request, among=selectors.office_locations()),
             "counter": _session_counter(request),
-            "undelivered": len(selectors.undelivered_mails(now=timezone.now())),
+            "undelivered": len(
+                selectors.undelivered_mails(
+                    now=timezone.now(), locations=workable_locations(request)
+                )
+            ),
             "search": BookingSearchForm(),
         },
     )
@@ -281,6 +286,7 @@ def office(request: HttpRequest) -> HttpResponse:
 @role_required(*OFFICE_ROLES)
 def office_location(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
+    location_check(request, location.pk)
     kiosk_url = request.build_absolute_uri(device_url(location, "kiosk"))
     display_url = request.build_absolute_uri(device_url(location, "display"))
     return render(
@@ -301,6 +307,7 @@ def office_location(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def device_links_renew(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
+    location_check(request, location.pk)
     services.device_key_renew(location=location, actor=acting_staff(request))
     messages.success(
         request, _("New device links made. Open them on the kiosk and the display again.")
@@ -315,8 +322,13 @@ def _session_counter(request: HttpRequest) -> Counter | None:
     pk = request.session.get(SESSION_COUNTER)
     if not pk:
         return None
-    # Scoped: a counter remembered under another tenant is simply not found.
-    return Counter.objects.filter(pk=pk, active=True).select_related("location", "tenant").first()
+    # Scoped: a counter remembered under another tenant is simply not found, nor one at a
+    # location the person may no longer work at.
+    return (
+        Counter.objects.filter(pk=pk, active=True, location__in=workable_locations(request))
+        .select_related("location", "tenant")
+        .first()
+    )
 
 
 def _queue_context(counter: Counter, policy: BookingPolicy, now: dt.datetime) -> dict[str, Any]:
@@ -379,7 +391,9 @@ def counter(request: HttpRequest) -> HttpResponse:
     chosen = _session_counter(request)
     if chosen is None:
         return render(
-            request, "appointments/office/counter_choose.html", {"form": CounterChoiceForm()}
+            request,
+            "appointments/office/counter_choose.html",
+            {"form": CounterChoiceForm(locations=workable_locations(request))},
         )
     if request.htmx and request.GET.get("part") == "queue":  # type: ignore[attr-defined]
         policy = BookingPolicy.for_tenant(chosen.tenant)
@@ -387,14 +401,16 @@ def counter(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/office/partials/counter_queue.html", queue)
     context = _counter_context(chosen)
     return render(
-        request, "appointments/office/counter.html", {**context, "choose": CounterChoiceForm()}
+        request,
+        "appointments/office/counter.html",
+        {**context, "choose": CounterChoiceForm(locations=workable_locations(request))},
     )
 
 
 @role_required(*OFFICE_ROLES)
 @require_POST
 def counter_choose(request: HttpRequest) -> HttpResponse:
-    form = CounterChoiceForm(request.POST)
+    form = CounterChoiceForm(request.POST, locations=workable_locations(request))
     if not form.is_valid():
         return render(
             request, "appointments/office/counter_choose.html", {"form": form}, status=400

@@ -526,12 +526,15 @@ class UndeliveredMail:
 
 
 def undelivered_mails(
-    *, now: dt.datetime, location: Location | None = None
+    *,
+    now: dt.datetime,
+    location: Location | None = None,
+    locations: QuerySet[Location] | None = None,
 ) -> list[UndeliveredMail]:
     """E-mails given up on (`booking_mail_failed`) whose last word is still that failure: no
     later sending or resending of the same kind for the booking. Only appointments not yet
-    over; newest failure first. Two queries however many rows: the mail events of bookings
-    with a failure, and those bookings."""
+    over, at `location` or among `locations` if given; newest failure first. Two queries
+    however many rows: the mail events of bookings with a failure, and those bookings."""
     since = now - dt.timedelta(days=UNDELIVERED_DAYS)
     mail_events = Event.objects.filter(subject_kind="booking", timestamp__gte=since)
     failed = mail_events.filter(activity=MAIL_FAILED).values("subject_id")
@@ -547,6 +550,8 @@ def undelivered_mails(
     ).select_related("location")
     if location is not None:
         bookings = bookings.filter(location=location)
+    if locations is not None:
+        bookings = bookings.filter(location__in=locations)
     by_pk = {str(booking.pk): booking for booking in bookings}
     rows = [
         UndeliveredMail(

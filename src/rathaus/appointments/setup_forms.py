@@ -6,10 +6,13 @@ import datetime as dt
 import re
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_scopes.forms import SafeModelChoiceField
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.forms import limit_dates
+from rathaus.core.models import OrgUnit
 
 from .models import AvailabilityRule, BookingPolicy
 
@@ -26,10 +29,28 @@ SPAN = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$
 
 
 class LocationForm(forms.ModelForm):
+    """A location's name, unit and address. `units` are those the person may give it (their
+    own and the ones below); a team lead must give one, or they could not work there
+    themselves. Tenant administrators may leave it empty (see `permissions`)."""
+
     class Meta:
         model = Location
-        fields = ["name", "street", "postcode", "city", "phone", "email", "accessibility"]
+        fields = ["name", "org_unit", "street", "postcode", "city", "phone", "email",
+                  "accessibility"]  # fmt: skip
+        field_classes = {"org_unit": SafeModelChoiceField}
         widgets = {"accessibility": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(
+        self, *args: object, units: QuerySet[OrgUnit], unit_required: bool, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["org_unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units
+        field.required = unit_required
+        field.help_text = _(
+            "Its staff and team leads, and those of the units above it, work at this location."
+        )
 
 
 class HoursForm(forms.Form):

@@ -1,4 +1,6 @@
-"""Set-up pages of the citizen offices: locations, hours, closures, services, counters, rules."""
+"""Set-up pages of the citizen offices: locations, hours, closures, services, counters, rules.
+
+A team lead sets up the locations of their unit and the units below it (`permissions`)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Location
 from rathaus.core.models import Role
 from rathaus.core.paging import paged
-from rathaus.core.permissions import role_required
+from rathaus.core.permissions import has_role, role_required
 
 from . import services
 from .models import AvailabilityRule, BookingPolicy, Counter, LocationClosure, OfferedService
+from .permissions import location_check, workable_locations, workable_units
 from .setup_forms import (
     ClosureForm,
     CounterForm,
@@ -33,12 +36,25 @@ from .setup_forms import (
 SETUP_ROLES = (Role.TEAM_LEAD,)  # tenant admins are always allowed (role_required)
 
 
+def _location_form(request: HttpRequest, *args: object, **kwargs: object) -> LocationForm:
+    return LocationForm(
+        *args,
+        units=workable_units(request, SETUP_ROLES),
+        unit_required=not has_role(request, Role.TENANT_ADMIN),
+        **kwargs,
+    )
+
+
 @role_required(*SETUP_ROLES)
 def location_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    locations = Location.objects.annotate(
-        n_rules=Count("rules", distinct=True), n_counters=Count("counters", distinct=True)
-    ).order_by("name")
+    locations = (
+        workable_locations(request, SETUP_ROLES)
+        .annotate(
+            n_rules=Count("rules", distinct=True), n_counters=Count("counters", distinct=True)
+        )
+        .order_by("name")
+    )
     if query:
         locations = locations.filter(Q(name__icontains=query) | Q(street__icontains=query))
     return render(
@@ -50,7 +66,7 @@ def location_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*SETUP_ROLES)
 def location_create(request: HttpRequest) -> HttpResponse:
-    form = LocationForm(request.POST or None)
+    form = _location_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         location = catalog_services.location_create(
             tenant=request.tenant,  # type: ignore[attr-defined]
@@ -77,7 +93,7 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
 
     def address() -> forms.Form | None:
         # A copy: a form with errors must not change the location the page shows.
-        form = LocationForm(data, instance=copy.copy(location))
+        form = _location_form(request, data, instance=copy.copy(location))
         if not form.is_valid():
             return form
         catalog_services.location_update(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
@@ -165,6 +181,7 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
 @role_required(*SETUP_ROLES)
 def location_setup(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
+    location_check(request, location.pk, SETUP_ROLES)
     forms_by_section: dict[str, forms.Form] = {}
     if request.method == "POST":
         section = request.POST.get("section", "")
@@ -181,7 +198,8 @@ def location_setup(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Please correct the marked fields."))
     context = {
         "location": location,
-        "address_form": forms_by_section.get("address") or LocationForm(instance=location),
+        "address_form": forms_by_section.get("address")
+        or _location_form(request, instance=location),
         "hours_form": forms_by_section.get("hours") or HoursForm(initial=_hours_initial(location)),
         "closure_form": forms_by_section.get("closure") or ClosureForm(),
         "offer_form": forms_by_section.get("offer") or OfferForm(),
