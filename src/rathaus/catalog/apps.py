@@ -8,7 +8,12 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Service catalogue")
 
     def ready(self) -> None:
+        from rathaus.core import home
         from rathaus.core.activities import register
+
+        from .tiles import TILES
+
+        home.register(*TILES)
 
         register(
             {

@@ -1,4 +1,5 @@
-"""Periodic jobs of the worker: deadlines, digests, mailbox polling.
+"""Periodic jobs of the worker (deadlines, digests, mailbox polling …), registered by each
+app in its AppConfig.ready() with `register`, so core names no other app.
 
 Every worker process runs `run_due_timers` about once a minute. A job's row is locked with
 SKIP LOCKED while it runs, so with several workers (PostgreSQL) each job still runs once.
@@ -39,34 +40,22 @@ class Timer:
         return run if run > local else run + dt.timedelta(days=1)
 
 
-TIMERS = [
+# Each app registers its own timers in its AppConfig.ready() (core names no other app).
+TIMERS: list[Timer] = [
     Timer(
         "core.attempt_counts",
         "rathaus.core.services.attempt_counts_purge",
         every=dt.timedelta(hours=1),
     ),
     Timer("core.access_log", "rathaus.core.services.access_log_purge", daily_at=dt.time(3, 0)),
-    Timer("cases.escalate", "rathaus.contacts.jobs.escalate_all", every=dt.timedelta(minutes=15)),
-    Timer("cases.overdue_digest", "rathaus.contacts.jobs.digest_all", daily_at=dt.time(7, 0)),
-    Timer("mail.poll", "rathaus.contacts.jobs.poll_mail_all", every=dt.timedelta(minutes=2)),
-    Timer(
-        "appointments.holds",
-        "rathaus.appointments.jobs.expire_holds_all",
-        every=dt.timedelta(minutes=1),
-    ),
-    Timer(
-        "appointments.no_shows",
-        "rathaus.appointments.jobs.no_shows_all",
-        every=dt.timedelta(minutes=5),
-    ),
-    Timer(
-        "appointments.reminders", "rathaus.appointments.jobs.reminders_all", daily_at=dt.time(10, 0)
-    ),
-    # Slots exist ahead of the booking window; the window itself opens at the release time.
-    Timer("appointments.slots", "rathaus.appointments.jobs.slots_all", daily_at=dt.time(0, 30)),
-    # Retention: personal data of bookings that ended the tenant's days ago.
-    Timer("appointments.erase", "rathaus.appointments.jobs.erase_all", daily_at=dt.time(2, 0)),
 ]
+
+
+def register(*timers: Timer) -> None:
+    """Add an app's periodic jobs; registering a name twice keeps the first (ready() may run
+    more than once in tests)."""
+    known = {timer.name for timer in TIMERS}
+    TIMERS.extend(timer for timer in timers if timer.name not in known)
 
 
 def run_due_timers(now: dt.datetime | None = None, timers: list[Timer] | None = None) -> list[str]:

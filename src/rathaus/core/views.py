@@ -15,15 +15,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rathaus.catalog import selectors as catalog_selectors
 from rathaus.core import selectors
 from rathaus.core.exports import csv_response
 from rathaus.core.forms import AccessLogFilter
+from rathaus.core.home import tiles_for
 from rathaus.core.middleware import SESSION_TENANT_KEY
 from rathaus.core.models import Event, OrgUnit, PersonalDataAccess, Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
-from rathaus.core.selectors import units_visible_to
 
 
 @login_required
@@ -31,13 +30,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.tenant is None:  # type: ignore[attr-defined]
         return render(request, "core/no_tenant.html", status=403)
     roles = request.roles  # type: ignore[attr-defined]
-    context: dict[str, object] = {"memberships": request.memberships}  # type: ignore[attr-defined]
-    if roles & {Role.KNOWLEDGE_EDITOR, Role.TENANT_ADMIN}:
-        context["review_due"] = catalog_selectors.articles_due_for_review()[:5]
-        context["review_due_count"] = catalog_selectors.articles_due_for_review().count()
-    if roles & {Role.CLERK, Role.TEAM_LEAD}:
-        units = units_visible_to(request.memberships)  # type: ignore[attr-defined]
-        context["unit_services"] = catalog_selectors.services_of_units(units)[:10]
+    context: dict[str, object] = {
+        "memberships": request.memberships,  # type: ignore[attr-defined]
+        "tiles": tiles_for(request),  # what the apps show (core.home)
+    }
     if roles & {Role.CONTROLLER, Role.PROCESS_MANAGER, Role.TENANT_ADMIN, Role.TEAM_LEAD}:
         since = timezone.now() - dt.timedelta(days=30)
         context["activity"] = (
