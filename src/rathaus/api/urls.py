@@ -1,13 +1,14 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from rathaus.api import appointments, views
+from rathaus.api import views
+from rathaus.api.views.appointments import CODE
 
 app_name = "api"
 
 # References look like 2026-004711; the pattern keeps junk (and NUL bytes) out of queries.
 REFERENCE = r"(?P<reference>[0-9A-Za-z][0-9A-Za-z-]{0,19})"
-BOOKING = appointments.CODE
+BOOKING = CODE
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -27,38 +28,38 @@ urlpatterns = [
     path("v1/calls/", views.CallRecordImport.as_view(), name="calls"),
     path(
         "v1/appointments/locations/",
-        appointments.LocationList.as_view(),
+        views.LocationList.as_view(),
         name="appointment-locations",
     ),
     path(
         "v1/appointments/availability/days/",
-        appointments.FreeDays.as_view(),
+        views.FreeDays.as_view(),
         name="appointment-days",
     ),
     path(
         "v1/appointments/availability/times/",
-        appointments.FreeTimes.as_view(),
+        views.FreeTimes.as_view(),
         name="appointment-times",
     ),
-    path("v1/appointments/bookings/", appointments.BookingCreate.as_view(), name="bookings"),
+    path("v1/appointments/bookings/", views.BookingCreate.as_view(), name="bookings"),
     re_path(
         rf"^v1/appointments/bookings/{BOOKING}/$",
-        appointments.BookingDetail.as_view(),
+        views.BookingDetail.as_view(),
         name="booking",
     ),
     re_path(
         rf"^v1/appointments/bookings/{BOOKING}/confirm/$",
-        appointments.BookingConfirm.as_view(),
+        views.BookingConfirm.as_view(),
         name="booking-confirm",
     ),
     re_path(
         rf"^v1/appointments/bookings/{BOOKING}/cancel/$",
-        appointments.BookingCancel.as_view(),
+        views.BookingCancel.as_view(),
         name="booking-cancel",
     ),
     re_path(
         rf"^v1/appointments/bookings/{BOOKING}/reschedule/$",
-        appointments.BookingReschedule.as_view(),
+        views.BookingReschedule.as_view(),
         name="booking-reschedule",
     ),
 ]
