@@ -23,11 +23,11 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from rathaus.core.clients import client_ip
+from rathaus.core.keys import email_key
 from rathaus.core.models import Tenant
 from rathaus.core.services import attempt_count
 
 from .models import BookingPolicy
-from .rules import email_key
 
 CHALLENGE_MINUTES = 10
 MAX_PAYLOAD_CHARS = 2000  # a real payload is about 300 characters

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.forms import WithinYears
+from rathaus.core.keys import email_key  # noqa: F401 - also imported from here
 
 from .models import (
     AvailabilityRule,
@@ -37,11 +38,6 @@ class BookingError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-
-
-def email_key(email: str) -> str:
-    """How an e-mail address is compared (caps, limits): trimmed and in lower case."""
-    return email.strip().lower()
 
 
 def taken_error() -> BookingError:

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
-from rathaus.contacts.services import phone_key
+from rathaus.core.keys import phone_key
 from rathaus.core.models import Event, Tenant
 
 from .models import (
@@ -343,7 +343,7 @@ def booking_by_code(code: str, items: Prefetch | None = None) -> Booking | None:
 
 def bookings_matching(text: str) -> QuerySet[Booking]:
     """Bookings whose citizen matches: part of the name or the e-mail address, or of the phone
-    number (read as `contacts.services.phone_key` reads numbers; separators in the stored
+    number (read as `core.keys.phone_key` reads numbers; separators in the stored
     number ignored, the area code with or without its 0 or +49). Newest first; erased
     bookings have nothing left to match."""
     match = Q(name__icontains=text) | Q(email_key__contains=text.lower())

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.keys import email_key, phone_key
 from rathaus.core.models import OrgUnit, Tenant
 
 from .models import (
@@ -24,7 +25,6 @@ from .models import (
     MessageKind,
     overdue_q,
 )
-from .services import phone_key
 
 NEARLY_DUE_WORKING_DAYS = 1
 
@@ -48,7 +48,7 @@ def citizen_history(*, phone: str = "", email: str = "", limit: int = 10) -> Cit
     if len(key) >= 6:
         match |= Q(phone_key=key)
     if email.strip():
-        match |= Q(email_key=email.strip().lower())
+        match |= Q(email_key=email_key(email))
     if not match:
         return CitizenHistory([], [])
     contacts = list(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Service
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.keys import email_key, phone_key  # phone_key: also imported from here
 from rathaus.core.models import Event, ForwardPolicy, OrgUnit, Tenant
 from rathaus.core.services import event_append, event_build
 
@@ -49,22 +50,12 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-def phone_key(phone: str) -> str:
-    """Digits only, with a German country prefix reduced to the national form (0…)."""
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("0049"):
-        digits = "0" + digits[4:]
-    elif digits.startswith("49") and phone.strip().startswith("+"):
-        digits = "0" + digits[2:]
-    return digits
-
-
 def _citizen_fields(citizen: dict[str, str] | None) -> dict[str, str]:
     citizen = {k: (v or "").strip() for k, v in (citizen or {}).items()}
     fields = {
         "citizen_name": citizen.get("name", ""),
         "citizen_phone": citizen.get("phone", ""),
-        "citizen_email": citizen.get("email", "").lower(),
+        "citizen_email": email_key(citizen.get("email", "")),
         "citizen_address": citizen.get("address", ""),
     }
     fields["phone_key"] = phone_key(fields["citizen_phone"])[:30]  # a lookup key, not the number
