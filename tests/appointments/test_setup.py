@@ -17,7 +17,7 @@ from rathaus.appointments.models import (
     Slot,
 )
 from rathaus.catalog.models import Location
-from rathaus.core.models import Role
+from rathaus.core.models import Event, Role
 
 
 def _next_weekday(offset: int = 2) -> dt.date:
@@ -81,6 +81,22 @@ def test_team_lead_sets_up_a_location_from_scratch(world_a):
         assert not Slot.objects.filter(location=location, start__date=day).exists()
     page = client.get(url)
     assert "Schulung" in page.content.decode() and "Platz 1" in page.content.decode()
+    # Every step is in the location's history, with who did it.
+    with scope(tenant=world_a.tenant):
+        steps = list(
+            Event.objects.filter(subject_kind="location", subject_id=str(location.pk))
+            .order_by("id")
+            .values_list("activity", "actor__username")
+        )
+    lead = world_a.users[Role.TEAM_LEAD].get_username()
+    assert [a for a, _who in steps][1:] == [
+        "opening_hours_changed",
+        "service_offered",
+        "counter_added",
+        "availability_changed",
+        "location_closed",
+    ]
+    assert {who for _a, who in steps[1:]} == {lead}
 
 
 def test_a_rule_without_bookable_counters_is_refused(world_a):

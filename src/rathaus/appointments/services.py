@@ -342,12 +342,12 @@ def closure_remove(*, closure: LocationClosure, actor: User | None = None) -> No
 
 
 @transaction.atomic
-def offers_from_catalogue(*, location: Location) -> int:
+def offers_from_catalogue(*, location: Location, actor: User | None = None) -> int:
     """Offer every bookable service the catalogue lists for the location (after a DLDB import)."""
     known = set(OfferedService.objects.filter(location=location).values_list("service", flat=True))
     added = 0
     for service in location.services.filter(bookable=True).exclude(pk__in=known):
-        service_offer(location=location, service=service)
+        service_offer(location=location, service=service, actor=actor)
         added += 1
     return added
 

@@ -117,14 +117,14 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
         form = OfferForm(data)
         if not form.is_valid():
             return form
-        services.service_offer(location=location, **form.cleaned_data)
+        services.service_offer(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
         return None
 
     def counter() -> forms.Form | None:
         form = CounterForm(data, location=location)
         if not form.is_valid():
             return form
-        services.counter_save(location=location, **form.cleaned_data)
+        services.counter_save(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
         return None
 
     def rule() -> forms.Form | None:
@@ -147,17 +147,19 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
             )  # type: ignore[arg-type]
         elif kind == "offer":
             services.service_unoffer(
-                offered=get_object_or_404(OfferedService, pk=pk, location=location)
-            )
+                offered=get_object_or_404(OfferedService, pk=pk, location=location), actor=actor
+            )  # type: ignore[arg-type]
         elif kind == "rule":
             services.rule_delete(
                 rule=get_object_or_404(AvailabilityRule, pk=pk, location=location), actor=actor
             )  # type: ignore[arg-type]
         elif kind == "counter":
-            services.counter_remove(counter=get_object_or_404(Counter, pk=pk, location=location))
+            services.counter_remove(
+                counter=get_object_or_404(Counter, pk=pk, location=location), actor=actor
+            )  # type: ignore[arg-type]
 
     def catalogue() -> None:
-        added = services.offers_from_catalogue(location=location)
+        added = services.offers_from_catalogue(location=location, actor=actor)  # type: ignore[arg-type]
         messages.info(
             request, _("%(n)d services from the catalogue are now bookable here.") % {"n": added}
         )
