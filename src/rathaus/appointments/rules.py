@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.forms import WithinYears
-from rathaus.core.keys import email_key  # noqa: F401 - also imported from here
 
 from .models import (
     AvailabilityRule,

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.keys import email_key
 from rathaus.core.models import Event, Tenant
 from rathaus.core.services import event_append, event_build
 
@@ -56,7 +57,6 @@ from .rules import (
     Request,
     bookable_window,
     class_for,
-    email_key,
     mail_still_fits,
     not_confirmable,
     request_check,

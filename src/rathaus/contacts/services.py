@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Service
 from rathaus.core.calendar import WorkingCalendar
-from rathaus.core.keys import email_key, phone_key  # phone_key: also imported from here
+from rathaus.core.keys import email_key, phone_key
 from rathaus.core.models import Event, ForwardPolicy, OrgUnit, Tenant
 from rathaus.core.services import event_append, event_build
 

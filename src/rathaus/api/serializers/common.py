@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from rathaus.catalog.models import Service
 from rathaus.contacts.callrecords import EARLIEST, time_problem
-from rathaus.contacts.services import phone_key
+from rathaus.core.keys import phone_key
 from rathaus.core.models import OrgUnit
 
 MAX_ID = 2**63 - 1
