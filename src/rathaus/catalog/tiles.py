@@ -4,30 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-
 from rathaus.core.home import Tile
+from rathaus.core.http import TenantRequest
 from rathaus.core.models import Role
 from rathaus.core.selectors import units_visible_to
 
 from . import selectors
 
 
-def _search(request: HttpRequest) -> dict[str, Any]:
+def _search(request: TenantRequest) -> dict[str, Any]:
     return {}
 
 
-def _review(request: HttpRequest) -> dict[str, Any] | None:
-    if not request.roles & {Role.KNOWLEDGE_EDITOR, Role.TENANT_ADMIN}:  # type: ignore[attr-defined]
+def _review(request: TenantRequest) -> dict[str, Any] | None:
+    if not request.roles & {Role.KNOWLEDGE_EDITOR, Role.TENANT_ADMIN}:
         return None
     due = selectors.articles_due_for_review()
     return {"review_due": due[:5], "review_due_count": due.count()}
 
 
-def _unit_services(request: HttpRequest) -> dict[str, Any] | None:
-    if not request.roles & {Role.CLERK, Role.TEAM_LEAD}:  # type: ignore[attr-defined]
+def _unit_services(request: TenantRequest) -> dict[str, Any] | None:
+    if not request.roles & {Role.CLERK, Role.TEAM_LEAD}:
         return None
-    units = units_visible_to(request.memberships)  # type: ignore[attr-defined]
+    units = units_visible_to(request.memberships)
     return {"unit_services": selectors.services_of_units(units)[:10]}
 
 

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
+from rathaus.core.http import TenantRequest
 
 
 @dataclass(frozen=True)
 class Tile:
     name: str
     template: str
-    context: Callable[[HttpRequest], dict[str, Any] | None]
+    context: Callable[[TenantRequest], dict[str, Any] | None]
     order: int = 50
 
 
@@ -29,7 +29,7 @@ def register(*tiles: Tile) -> None:
         TILES[tile.name] = tile
 
 
-def tiles_for(request: HttpRequest) -> list[tuple[str, dict[str, Any]]]:
+def tiles_for(request: TenantRequest) -> list[tuple[str, dict[str, Any]]]:
     """The (template, context) of every tile this person sees, in order."""
     shown = []
     for tile in sorted(TILES.values(), key=lambda t: (t.order, t.name)):

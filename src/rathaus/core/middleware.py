@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_scopes import scope
 
+from rathaus.core.http import TenantRequest
 from rathaus.core.selectors import memberships_of_user, roles_of, tenants_of_user
 from rathaus.core.tenancy import tenant_context
 
@@ -26,24 +27,24 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
-        request.tenants = []  # type: ignore[attr-defined]
-        request.memberships = []  # type: ignore[attr-defined]
-        request.roles = set()  # type: ignore[attr-defined]
+    def __call__(self, request: TenantRequest) -> HttpResponse:  # type: ignore[override]
+        request.tenant = None
+        request.tenants = []
+        request.memberships = []
+        request.roles = set()
         if request.user.is_authenticated:
             tenants = tenants_of_user(request.user)
             wanted = request.session.get(SESSION_TENANT_KEY)
             active = next((t for t in tenants if t.pk == wanted), tenants[0] if tenants else None)
-            request.tenants = tenants  # type: ignore[attr-defined]
+            request.tenants = tenants
             if active is not None:
-                request.tenant = active  # type: ignore[attr-defined]
-                request.memberships = memberships_of_user(request.user, active)  # type: ignore[attr-defined]
-                request.roles = roles_of(request.memberships)  # type: ignore[attr-defined]
-        if request.tenant is None:  # type: ignore[attr-defined]
+                request.tenant = active
+                request.memberships = memberships_of_user(request.user, active)
+                request.roles = roles_of(request.memberships)
+        if request.tenant is None:
             with scope(tenant=[]):
                 return self.get_response(request)
-        with tenant_context(request.tenant):  # type: ignore[attr-defined]
+        with tenant_context(request.tenant):
             return self.get_response(request)
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +19,7 @@ from rathaus.core import selectors
 from rathaus.core.exports import csv_response
 from rathaus.core.forms import AccessLogFilter
 from rathaus.core.home import tiles_for
+from rathaus.core.http import TenantRequest
 from rathaus.core.middleware import SESSION_TENANT_KEY
 from rathaus.core.models import Event, OrgUnit, PersonalDataAccess, Role
 from rathaus.core.paging import paged
@@ -26,12 +27,12 @@ from rathaus.core.permissions import role_required
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    if request.tenant is None:  # type: ignore[attr-defined]
+def home(request: TenantRequest) -> HttpResponse:
+    if request.tenant is None:
         return render(request, "core/no_tenant.html", status=403)
-    roles = request.roles  # type: ignore[attr-defined]
+    roles = request.roles
     context: dict[str, object] = {
-        "memberships": request.memberships,  # type: ignore[attr-defined]
+        "memberships": request.memberships,
         "tiles": tiles_for(request),  # what the apps show (core.home)
     }
     if roles & {Role.CONTROLLER, Role.PROCESS_MANAGER, Role.TENANT_ADMIN, Role.TEAM_LEAD}:
@@ -47,9 +48,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def tenant_switch(request: HttpRequest) -> HttpResponse:
+def tenant_switch(request: TenantRequest) -> HttpResponse:
     wanted = request.POST.get("tenant", "")
-    allowed = {str(t.pk): t for t in request.tenants}  # type: ignore[attr-defined]
+    allowed = {str(t.pk): t for t in request.tenants}
     if wanted not in allowed:
         messages.error(request, _("You are not a member of that municipality."))
     else:
@@ -71,7 +72,7 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     Role.CLERK,
     Role.KC_AGENT,
 )
-def organisation(request: HttpRequest) -> HttpResponse:
+def organisation(request: TenantRequest) -> HttpResponse:
     units = OrgUnit.objects.annotate(staff=Count("memberships__user", distinct=True)).order_by(
         "path"
     )
@@ -79,7 +80,7 @@ def organisation(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.TENANT_ADMIN)
-def access_log(request: HttpRequest) -> HttpResponse:
+def access_log(request: TenantRequest) -> HttpResponse:
     """Who viewed, searched or exported citizens' data: for the data protection officer and
     for answering a citizen's request for information (Art. 15 GDPR)."""
     form = AccessLogFilter(request.GET or None, kinds=selectors.access_log_kinds())

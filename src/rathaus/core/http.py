@@ -1,0 +1,20 @@
+"""The request as Rathaus' views see it: the TenantMiddleware sets the active tenant, the
+person's tenants, memberships and roles; django-htmx sets `htmx`. Views annotate their
+request as `TenantRequest` instead of silencing the type checker at every use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from rathaus.core.models import Membership, Tenant
+
+
+class TenantRequest(HttpRequest):
+    tenant: Tenant | None
+    tenants: list[Tenant]
+    memberships: list[Membership]
+    roles: set[str]
+    htmx: Any
