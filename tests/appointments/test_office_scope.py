@@ -20,6 +20,8 @@ from .test_office import book
 
 @pytest.fixture
 def clock():
+    # Users log in after this (their fixtures ask for it), so a session is never older
+    # than Django's two weeks when MONDAY lies far ahead of the day the suite runs.
     with time_machine.travel(at(MONDAY, 9, 0), tick=False) as traveller:
         yield traveller
 
@@ -34,7 +36,7 @@ def _user_in(world, unit: str, role: str, name: str) -> Client:
 
 
 @pytest.fixture
-def kc_lead(world_a) -> Client:
+def kc_lead(world_a, clock) -> Client:
     """A team lead of the KC: a team lead, but not of the citizen office."""
     return _user_in(world_a, "kc", Role.TEAM_LEAD, "alpha-kc-lead")
 
