@@ -60,6 +60,7 @@ test-clocks: install
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/djlint src --lint --quiet
 	$(BIN)/mypy $$(ls src/rathaus/*/services.py src/rathaus/*/selectors.py src/rathaus/*/services/*.py 2>/dev/null)
 	$(BIN)/rathaus makemigrations --check --dry-run
 
