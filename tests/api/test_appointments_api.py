@@ -10,7 +10,6 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-import time_machine
 from django.core import mail
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
@@ -26,6 +25,7 @@ from rathaus.core.models import Event
 
 from ..appointments import conftest as office_fixtures
 from ..appointments.conftest import MONDAY, at
+from ..appointments.helpers import frozen_clock
 from .conftest import Api, make_token
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
@@ -42,10 +42,7 @@ NOW = at(MONDAY, 9)
 office, office_b = office_fixtures.office, office_fixtures.office_b
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+clock = frozen_clock(NOW)
 
 
 @pytest.fixture

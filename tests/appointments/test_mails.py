@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
@@ -18,26 +16,25 @@ from rathaus.appointments.tasks import booking_mail
 from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
+from .helpers import book, frozen_clock
 
 NOW = at(MONDAY, 9)
 PAGE = reverse("appointments:undelivered_mails")
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+clock = frozen_clock(NOW)
 
 
 def hold(office, world, capture, *, email="ada@example.org", hour=10) -> Booking:
     """An online hold whose confirmation-link mail the (immediate) worker tries at once."""
-    with scope(tenant=world.tenant), capture(execute=True):
-        return services.booking_hold(
-            request=office.request((office.certificate, 1)),
-            start=at(MONDAY + dt.timedelta(days=1), hour),
+    with capture(execute=True):
+        return book(
+            office,
+            at(MONDAY + dt.timedelta(days=1), hour),
             name="Ada Lovelace",
             email=email,
             phone="0221 4711",
+            channel="online",
         )
 
 

@@ -8,8 +8,6 @@ import io
 import math
 import re
 
-import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -24,16 +22,13 @@ from rathaus.catalog.models import Location
 from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
+from .helpers import book, frozen_clock
 
 MORNING = at(MONDAY, 9, 0)
 MM = 72 / 25.4  # PDF points per millimetre
 
 
-@pytest.fixture
-def clock():
-    """Monday morning at the office; the test moves the clock on where order matters."""
-    with time_machine.travel(MORNING, tick=False) as traveller:
-        yield traveller
+clock = frozen_clock(MORNING)  # Monday morning at the office
 
 
 def url(office, purpose: str) -> str:
@@ -65,20 +60,6 @@ def act(client: Client, ticket: Ticket, action: str, **data) -> None:
 def status_of(ticket: Ticket) -> Ticket:
     with scopes_disabled():
         return Ticket.objects.select_related("counter").get(pk=ticket.pk)
-
-
-def book(
-    office, start, *, name: str = "Erika Muster", channel: str = "internal", **citizen
-) -> Booking:
-    """A booking made by staff; `citizen` may add email, phone or actor."""
-    with scope(tenant=office.location.tenant):
-        return services.booking_hold(
-            request=office.request((office.certificate, 1)),
-            start=start,
-            name=name,
-            channel=channel,
-            **{"email": "", **citizen},
-        )
 
 
 def test_kiosk_draws_numbers_per_ticket_class_with_expected_wait(world_a, office, clock):

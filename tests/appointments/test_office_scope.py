@@ -4,7 +4,6 @@ units above it, not to every team lead: a KC team lead sees none of its personal
 from __future__ import annotations
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
@@ -15,15 +14,9 @@ from rathaus.core import services as core_services
 from rathaus.core.models import Role
 
 from .conftest import MONDAY, at
-from .test_office import book
+from .helpers import book, frozen_clock
 
-
-@pytest.fixture
-def clock():
-    # Users log in after this (their fixtures ask for it), so a session is never older
-    # than Django's two weeks when MONDAY lies far ahead of the day the suite runs.
-    with time_machine.travel(at(MONDAY, 9, 0), tick=False) as traveller:
-        yield traveller
+clock = frozen_clock(at(MONDAY, 9, 0))
 
 
 def _user_in(world, unit: str, role: str, name: str) -> Client:
@@ -37,7 +30,8 @@ def _user_in(world, unit: str, role: str, name: str) -> Client:
 
 @pytest.fixture
 def kc_lead(world_a, clock) -> Client:
-    """A team lead of the KC: a team lead, but not of the citizen office."""
+    """A team lead of the KC: a team lead, but not of the citizen office. Logged in on the
+    test's clock, so the session is not past Django's two weeks when MONDAY lies far ahead."""
     return _user_in(world_a, "kc", Role.TEAM_LEAD, "alpha-kc-lead")
 
 

@@ -17,15 +17,16 @@ from rathaus.appointments.models import Booking, BookingPolicy, BookingStatus
 from rathaus.core.models import Event
 
 from .conftest import MONDAY, at
+from .helpers import book
 
 DAY = MONDAY + dt.timedelta(days=1)
 BOOKED_AT = at(MONDAY, 9)
 
 
-def book(office, hour: int, email: str, channel: str = "online") -> Booking:
-    return services.booking_hold(
-        request=office.request((office.certificate, 1)),
-        start=at(DAY, hour),
+def booked(office, hour: int, email: str, channel: str = "online") -> Booking:
+    return book(
+        office,
+        at(DAY, hour),
         name="Ada Lovelace",
         email=email,
         phone="0221 4711",
@@ -39,10 +40,10 @@ def bookings(office, world_a):
     """At DAY: a confirmed appointment at 10:00, one cancelled the day before, and a hold
     that was never confirmed (it expired ten minutes after the booking)."""
     with scope(tenant=world_a.tenant):
-        served = book(office, 10, "served@example.org", channel="phone")
-        cancelled = book(office, 11, "cancelled@example.org", channel="phone")
+        served = booked(office, 10, "served@example.org", channel="phone")
+        cancelled = booked(office, 11, "cancelled@example.org", channel="phone")
         services.booking_cancel(booking=cancelled, now=BOOKED_AT)
-        unconfirmed = book(office, 9, "held@example.org")
+        unconfirmed = booked(office, 9, "held@example.org")
         services.holds_expire(tenant=world_a.tenant, now=BOOKED_AT + dt.timedelta(minutes=11))
     return served, cancelled, unconfirmed
 
@@ -105,7 +106,7 @@ def test_the_figures_survive_the_erasure(world_a, office, bookings):
 def test_each_municipality_keeps_its_own_days(world_a, world_b, office, office_b, bookings):
     with scope(tenant=world_b.tenant):
         BookingPolicy.objects.create(tenant=world_b.tenant, erase_after_days=90)
-        beta = book(office_b, 10, "beta@example.org", channel="phone")
+        beta = booked(office_b, 10, "beta@example.org", channel="phone")
     jobs.erase_all(at(DAY, 12) + dt.timedelta(days=31))
     assert all(personal(b)[0] == "" for b in bookings)
     assert personal(beta)[0] == "Ada Lovelace"
