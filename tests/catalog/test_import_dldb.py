@@ -13,11 +13,13 @@ from django.core.management.base import CommandError
 from django.utils import translation
 from django_scopes import scope, scopes_disabled
 
-from rathaus.catalog.importers.dldb import ImportFileError, html_to_text, import_dldb
+from rathaus.catalog.importers.dldb.read import ImportFileError
+from rathaus.catalog.importers.dldb.write import import_dldb
 from rathaus.catalog.models import CatalogRevision, Location, Service, ServiceStatus
 from rathaus.catalog.services import service_create, service_set_status, service_update
 from rathaus.core.models import Event, Tenant
 from rathaus.core.services import tenant_create
+from rathaus.core.text import html_to_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SERVICES = FIXTURES / "dldb_services_small.json"

@@ -14,7 +14,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from rathaus.catalog.importers.dldb import ImportFileError, detect_kind, import_dldb, read_export
+from rathaus.catalog.importers.dldb.read import ImportFileError, detect_kind, read_export
+from rathaus.catalog.importers.dldb.write import import_dldb
 from rathaus.core.models import Tenant
 
 PROGRESS_EVERY = 25
