@@ -16,8 +16,8 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
 from rathaus.appointments import services
-from rathaus.appointments.models import Booking, BookingStatus, Ticket, TicketStatus
-from rathaus.appointments.office_views import device_url
+from rathaus.appointments.models import Booking, BookingStatus, DeviceKey, Ticket, TicketStatus
+from rathaus.appointments.office_views import device_token, device_url
 from rathaus.catalog.models import Location
 from rathaus.core.models import Event
 
@@ -308,6 +308,26 @@ def test_renewed_device_links_revoke_the_old_ones(world_a, office, clock):
     assert staff.post(renew).status_code == 302
     assert Client().get(kiosk).status_code == 404
     assert Client().get(url(office, "kiosk")).status_code == 200
+
+
+def test_a_kiosk_only_reads_and_links_before_the_first_key_are_refused(world_a, office, clock):
+    guessed = reverse(
+        "appointments:kiosk",
+        kwargs={"pk": office.location.pk, "token": device_token(office.location, "kiosk", "")},
+    )
+    assert Client().get(guessed).status_code == 404  # no key made yet: no link is valid
+    with scopes_disabled():
+        assert not DeviceKey.objects.exists()
+    kiosk = url(office, "kiosk")  # staff ask for the links: the key is made, once
+    with CaptureQueriesContext(connection) as captured:
+        assert Client().get(kiosk).status_code == 200
+    writes = [q["sql"] for q in captured if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+    url(office, "display")
+    with scopes_disabled():
+        assert DeviceKey.objects.count() == 1
+        made = Event.objects.filter(activity="device_links_created")
+        assert [e.subject_id for e in made] == [str(office.location.pk)]
 
 
 def test_staff_pages_need_an_office_role(world_a, office):

@@ -40,6 +40,8 @@ class AppointmentsConfig(AppConfig):
                 "counter_removed": _("Counter removed"),
                 "ticket_class_created": _("Ticket class created"),
                 "ticket_class_changed": _("Ticket class changed"),
+                "device_links_created": _("Kiosk and display links created"),
+                "device_links_renewed": _("Kiosk and display links renewed"),
                 "booking_confirmed": _("Confirmed"),
                 "booking_rescheduled": _("Moved"),
                 "booking_cancelled": _("Cancelled"),

@@ -66,24 +66,22 @@ def acting_staff(request: HttpRequest) -> User:
 # --- signed device links -------------------------------------------------------------------
 
 
-def device_token(location: Location, purpose: str) -> str:
+def device_token(location: Location, purpose: str, key: str) -> str:
     """A link token for one location and one device purpose; it does not expire, because the
     device runs for months. Renewing the location's device key revokes all of its links."""
     assert purpose in DEVICE_PURPOSES
     return signing.dumps(
-        {
-            "t": location.tenant_id,
-            "l": location.pk,
-            "k": services.device_key_get(location=location),
-        },
+        {"t": location.tenant_id, "l": location.pk, "k": key},
         salt=f"appointments.office.{purpose}",
     )
 
 
-def device_url(location: Location, purpose: str) -> str:
+def device_url(location: Location, purpose: str, actor: User | None = None) -> str:
+    """The link staff give a device; the location's key is made the first time."""
+    key = services.device_key_ensure(location=location, actor=actor)
     return reverse(
         f"appointments:{purpose}",
-        kwargs={"pk": location.pk, "token": device_token(location, purpose)},
+        kwargs={"pk": location.pk, "token": device_token(location, purpose, key)},
     )
 
 
@@ -108,7 +106,8 @@ def device_view(
             tenant = get_object_or_404(Tenant, pk=data.get("t"))
             with tenant_context(tenant):
                 location = get_object_or_404(Location, pk=pk)
-                if data.get("k") != services.device_key_get(location=location):
+                key = selectors.device_key_of(location)
+                if key is None or data.get("k") != key:
                     raise Http404  # the links were renewed
                 return view(request, location=location, token=token, **kwargs)
 
@@ -287,8 +286,9 @@ def office(request: HttpRequest) -> HttpResponse:
 def office_location(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
     location_check(request, location.pk)
-    kiosk_url = request.build_absolute_uri(device_url(location, "kiosk"))
-    display_url = request.build_absolute_uri(device_url(location, "display"))
+    staff = acting_staff(request)
+    kiosk_url = request.build_absolute_uri(device_url(location, "kiosk", staff))
+    display_url = request.build_absolute_uri(device_url(location, "display", staff))
     return render(
         request,
         "appointments/office/location.html",

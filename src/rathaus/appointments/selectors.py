@@ -38,6 +38,7 @@ from .models import (
     BookingPolicy,
     BookingStatus,
     Counter,
+    DeviceKey,
     OfferedService,
     Slot,
     Ticket,
@@ -199,6 +200,12 @@ def earliest_anywhere(
 def bookable_locations() -> QuerySet[Location]:
     has_rule = AvailabilityRule.objects.filter(location=OuterRef("pk"))
     return Location.objects.filter(Exists(has_rule)).order_by("name")
+
+
+def device_key_of(location: Location) -> str | None:
+    """The secret the location's kiosk and display links carry; None before staff first
+    asked for the links, when no link can be valid."""
+    return DeviceKey.objects.filter(location=location).values_list("key", flat=True).first()
 
 
 def office_locations() -> QuerySet[Location]:

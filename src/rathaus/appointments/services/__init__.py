@@ -51,7 +51,7 @@ from .capacity import (
 from .queue import (
     APPOINTMENT_PREFIX,
     booking_check_in,
-    device_key_get,
+    device_key_ensure,
     device_key_renew,
     ticket_call_next,
     ticket_class_for,
@@ -104,7 +104,7 @@ __all__ = [
     # queue
     "APPOINTMENT_PREFIX",
     "booking_check_in",
-    "device_key_get",
+    "device_key_ensure",
     "device_key_renew",
     "ticket_call_next",
     "ticket_class_for",

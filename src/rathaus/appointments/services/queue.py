@@ -36,9 +36,14 @@ from .capacity import _location_event
 APPOINTMENT_PREFIX = "T"  # the letter of checked-in appointment holders on tickets and display
 
 
-def device_key_get(*, location: Location) -> str:
-    """The secret of the location's device links (made on first use)."""
-    return DeviceKey.objects.get_or_create(tenant=location.tenant, location=location)[0].key
+@transaction.atomic
+def device_key_ensure(*, location: Location, actor: User | None = None) -> str:
+    """The secret of the location's device links, made when staff first ask for the links
+    (a kiosk only reads it: `selectors.device_key_of`)."""
+    device, created = DeviceKey.objects.get_or_create(tenant=location.tenant, location=location)
+    if created:
+        _location_event(location, "device_links_created", actor)
+    return device.key
 
 
 @transaction.atomic
