@@ -17,8 +17,9 @@ from django_scopes import scope
 from rathaus.appointments import services as appointment_services
 from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import ServiceStatus
-from rathaus.contacts import delivery, inbound
 from rathaus.contacts import services as contact_services
+from rathaus.contacts.services import delivery
+from rathaus.contacts.services import mail as inbound
 from rathaus.core.models import Role
 from rathaus.core.services import personal_data_accessed
 from tests.appointments.conftest import MONDAY, at, build_office

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django_scopes import scope
 
-from rathaus.contacts.callrecords import call_records_import
 from rathaus.contacts.models import CallRecord
+from rathaus.contacts.services.calls import call_records_import
 from rathaus.core.models import Event
 
 from .conftest import Api, make_token

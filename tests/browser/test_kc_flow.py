@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from rathaus.contacts.inbound import poll_all_mailboxes
 from rathaus.contacts.models import Case, Mailbox
+from rathaus.contacts.services.mail import poll_all_mailboxes
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.models import Tenant
 from tests.browser.conftest import axe_violations, login, shot

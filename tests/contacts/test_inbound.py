@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from rathaus.contacts import delivery, inbound, services
+from rathaus.contacts import services
 from rathaus.contacts.models import (
     Case,
     CaseStatus,
@@ -18,6 +18,8 @@ from rathaus.contacts.models import (
     Mailbox,
     QuarantinedMail,
 )
+from rathaus.contacts.services import delivery
+from rathaus.contacts.services import mail as inbound
 from rathaus.core.models import Event
 from tests.conftest import deliver
 

@@ -14,8 +14,9 @@ from django.db import connection
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from rathaus.contacts import inbound, services
+from rathaus.contacts import services
 from rathaus.contacts.models import CaseStatus, Contact, InboundMail, Mailbox, QuarantinedMail
+from rathaus.contacts.services import mail as inbound
 
 from .test_inbound import mail, open_case, receive
 

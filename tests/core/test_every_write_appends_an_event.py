@@ -13,9 +13,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rathaus"
 SERVICE_MODULES = sorted(
-    p
-    for p in SRC.glob("*/*.py")
-    if p.name in {"services.py", "delivery.py", "inbound.py"} and "migrations" not in p.parts
+    p for p in SRC.glob("*/*.py") if p.name == "services.py" and "migrations" not in p.parts
 ) + sorted(SRC.glob("*/services/*.py"))
 APPENDERS = {"event_append", "event_build", "events_bulk_append"}
 # Writes that are not steps of a process, each with the reason it logs no event.

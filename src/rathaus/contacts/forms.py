@@ -201,7 +201,7 @@ class MailboxForm(forms.ModelForm):
         _style(self)
 
     def clean_host(self) -> str:
-        from .inbound import imap_host_allowed
+        from .services.mail import imap_host_allowed
 
         host = self.cleaned_data["host"].strip().lower()
         if not imap_host_allowed(host):

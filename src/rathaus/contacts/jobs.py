@@ -7,7 +7,8 @@ import datetime as dt
 from rathaus.core.models import Tenant
 from rathaus.core.tenancy import tenant_context
 
-from . import inbound, notifications, services
+from . import notifications, services
+from .services import mail
 
 
 def escalate_all(now: dt.datetime) -> int:
@@ -27,4 +28,4 @@ def digest_all(now: dt.datetime) -> int:
 
 
 def poll_mail_all(now: dt.datetime) -> int:
-    return inbound.poll_all_mailboxes()
+    return mail.poll_all_mailboxes()

@@ -18,7 +18,7 @@ RETRY_AFTER_MINUTES = (1, 5, 30, 120)
 
 @task()
 def case_reply_mail(message_pk: int, tenant_pk: int, attempt: int = 1) -> None:
-    from . import delivery
+    from .services import delivery
 
     tenant = Tenant.objects.filter(pk=tenant_pk).first()
     if tenant is None:  # the municipality was removed, with its cases

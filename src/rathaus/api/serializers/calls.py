@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from rathaus.contacts.callrecords import CallRow, row_problems
+from rathaus.contacts.services.calls import CallRow, row_problems
 
 MAX_CALLS_PER_REQUEST = 1000
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from rathaus.catalog.models import Service
-from rathaus.contacts.callrecords import EARLIEST, time_problem
+from rathaus.contacts.services.calls import EARLIEST, time_problem
 from rathaus.core.keys import phone_key
 from rathaus.core.models import OrgUnit
 

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from rathaus.api import serializers as s
 from rathaus.api.views.common import ERRORS, ApiView
-from rathaus.contacts.callrecords import CallRow, call_records_import
 from rathaus.contacts.models import Contact
+from rathaus.contacts.services.calls import CallRow, call_records_import
 
 CALLS_REQUEST = PolymorphicProxySerializer(
     component_name="CallRecordOrList",

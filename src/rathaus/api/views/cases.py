@@ -14,9 +14,9 @@ from rest_framework.response import Response
 
 from rathaus.api import serializers as s
 from rathaus.api.views.common import ERRORS, NOT_FOUND, ApiView
-from rathaus.contacts.delivery import case_reply_email
 from rathaus.contacts.models import OPEN_STATUSES, Case
 from rathaus.contacts.services import case_create, case_forward, case_set_status
+from rathaus.contacts.services.delivery import case_reply_email
 from rathaus.core.models import AccessAction
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_scopes import scope
 
-from rathaus.contacts.callrecords import call_records_import
+from rathaus.contacts.services.calls import call_records_import
 from rathaus.core.models import Tenant
 
 

@@ -1,4 +1,4 @@
-"""The KC's e-mail queue, the .eml upload and the quarantine list."""
+"""The KC's e-mail queue, the .eml upload, the quarantine list and the mailbox settings."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from rathaus.contacts.forms import MailboxForm
+from rathaus.contacts.models import Contact, Mailbox, QuarantinedMail
+from rathaus.contacts.services import mail as inbound
 from rathaus.core.models import Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
-
-from . import inbound
-from .forms import MailboxForm
-from .models import Contact, Mailbox, QuarantinedMail
 
 MAIL_ROLES = (Role.KC_AGENT, Role.TEAM_LEAD)
 MAX_UPLOAD_FILES = 50

@@ -1,4 +1,5 @@
-"""Staff pages of the KC desk and the department inbox; the citizen status page."""
+"""Staff pages of the cases: the department inbox, the case page with its actions, the
+undelivered e-mail replies and the files of a case."""
 
 from __future__ import annotations
 
@@ -14,222 +15,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.selectors import services_of_units
-from rathaus.core.access import access_logged
-from rathaus.core.clients import client_ip
-from rathaus.core.exports import csv_response
-from rathaus.core.models import AccessAction, Membership, Role, Tenant
-from rathaus.core.paging import PAGE_SIZE, paged
-from rathaus.core.permissions import has_role, role_required
-from rathaus.core.selectors import events_of_subject, units_visible_to
-from rathaus.core.services import attempt_count
-from rathaus.core.tenancy import tenant_context
-
-from . import delivery, selectors, services
-from .files import MAX_FILE_BYTES
-from .forms import (
+from rathaus.contacts import selectors, services
+from rathaus.contacts.files import MAX_FILE_BYTES
+from rathaus.contacts.forms import (
     AssignForm,
     AttachmentForm,
-    CitizenStatusForm,
-    ContactFinishForm,
-    ContactStartForm,
     ForwardForm,
     NoteForm,
     ReplyForm,
     StatusForm,
 )
-from .models import Attachment, Case, CaseMessage, CaseStatus, Channel, Contact, Outcome
+from rathaus.contacts.models import Attachment, Case, CaseMessage, CaseStatus, Channel
+from rathaus.contacts.services import delivery
+from rathaus.contacts.views.common import _download
+from rathaus.core.access import access_logged
+from rathaus.core.exports import csv_response
+from rathaus.core.models import AccessAction, Membership, Role
+from rathaus.core.paging import PAGE_SIZE, paged
+from rathaus.core.permissions import has_role, role_required
+from rathaus.core.selectors import events_of_subject, units_visible_to
 
-DESK_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD)
 CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
-STATUS_ATTEMPTS = 10  # per address and quarter of an hour on the citizen status page
-STATUS_WINDOW = 15 * 60
-
-
-def _home_unit(request: HttpRequest) -> Any:
-    memberships = request.memberships  # type: ignore[attr-defined]
-    kc = next(
-        (m.org_unit for m in memberships if m.org_unit.is_kc or m.role == Role.KC_AGENT), None
-    )
-    return kc or (memberships[0].org_unit if memberships else None)
-
-
-# --- the desk ------------------------------------------------------------------------------
-
-
-@role_required(*DESK_ROLES)
-def desk(request: HttpRequest) -> HttpResponse:
-    running = selectors.open_contact_of(request.user)  # type: ignore[arg-type]
-    if running is not None:
-        return redirect("contacts:contact", pk=running.pk)
-    today = timezone.localdate()
-    mine_today = Contact.objects.filter(agent=request.user, started_at__date=today)
-    return render(
-        request,
-        "contacts/desk.html",
-        {
-            "start_form": ContactStartForm(),
-            "callbacks": selectors.callbacks_open(request.user)[:10],  # type: ignore[arg-type]
-            "now": timezone.now(),
-            "done_today": mine_today.exclude(ended_at=None).count(),
-            "answered_today": mine_today.filter(outcome=Outcome.ANSWERED).count(),
-        },
-    )
-
-
-@role_required(*DESK_ROLES)
-@require_POST
-def contact_start(request: HttpRequest) -> HttpResponse:
-    form = ContactStartForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose a channel."))
-        return redirect("contacts:desk")
-    running = selectors.open_contact_of(request.user)  # type: ignore[arg-type]
-    contact = running or services.contact_start(
-        tenant=request.tenant,  # type: ignore[attr-defined]
-        agent=request.user,  # type: ignore[arg-type]
-        org_unit=_home_unit(request),
-        channel=form.cleaned_data["channel"],
-    )
-    return redirect("contacts:contact", pk=contact.pk)
-
-
-@role_required(*DESK_ROLES)
-def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(Contact, pk=pk, agent=request.user, ended_at__isnull=True)
-    # The form starts from what the contact knows (an e-mail's sender and subject), so
-    # finishing it never wipes them.
-    form = ContactFinishForm(
-        request.POST or None,
-        initial={
-            "summary": contact.summary,
-            "citizen_name": contact.citizen_name,
-            "citizen_phone": contact.citizen_phone,
-            "citizen_email": contact.citizen_email,
-            "citizen_address": contact.citizen_address,
-        },
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        service = data["service"]
-        handover = None
-        if data["outcome"] == Outcome.HANDED_OVER and not data["join_case"]:
-            handover = {
-                "service": service,
-                "org_unit": data["handover_unit"],
-                "subject": data["handover_subject"],
-                "priority": data["priority"],
-            }
-        try:
-            contact = services.contact_finish(
-                contact=contact,
-                outcome=data["outcome"],
-                actor=request.user,  # type: ignore[arg-type]
-                summary=data["summary"],
-                services=[service] if service else [],
-                citizen={
-                    "name": data["citizen_name"],
-                    "phone": data["citizen_phone"],
-                    "email": data["citizen_email"],
-                    "address": data["citizen_address"],
-                },
-                callback_due=data["callback_due"],
-                handover=handover,
-                join_case=data["join_case"] or None,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if contact.case:
-                messages.success(
-                    request,
-                    _("Handed over as case %(ref)s to %(unit)s, due %(due)s.")
-                    % {
-                        "ref": contact.case.reference,
-                        "unit": contact.case.org_unit.name,
-                        "due": timezone.localtime(contact.case.deadline).strftime("%d.%m.%Y"),
-                    },
-                )
-            else:
-                messages.success(
-                    request, _("Contact saved: %(o)s.") % {"o": contact.get_outcome_display()}
-                )
-            return redirect("contacts:desk")
-    mail = selectors.mail_of_contact(contact)
-    if mail is not None:
-        access_logged(request, "mail", mail.pk)
-    return render(
-        request, "contacts/contact.html", {"contact": contact, "form": form, "mail": mail}
-    )
-
-
-@role_required(*DESK_ROLES)
-def contact_mail_file(request: HttpRequest, pk: int, attachment: int = 0) -> FileResponse:
-    """A file of the e-mail of the agent's running contact, or (no file) the whole mail."""
-    contact = get_object_or_404(Contact, pk=pk, agent=request.user)
-    mail = selectors.mail_of_contact(contact)
-    if mail is None:
-        raise Http404
-    if not attachment:
-        if not mail.raw:
-            raise Http404
-        return _download(mail.raw, "mail.eml", "message/rfc822")
-    stored = get_object_or_404(Attachment, pk=attachment, inbound_mail=mail)
-    return _download(stored.file, stored.filename, stored.content_type)
-
-
-def _download(file: Any, filename: str, content_type: str) -> FileResponse:
-    """A stored file as a download with the type we checked, never one the browser guesses."""
-    response = FileResponse(file.open("rb"), as_attachment=True, filename=filename)
-    response["Content-Type"] = content_type
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-@role_required(*DESK_ROLES)
-def citizen_history(request: HttpRequest) -> HttpResponse:
-    history = selectors.citizen_history(
-        phone=request.GET.get("citizen_phone", "")[:50],
-        email=request.GET.get("citizen_email", "")[:254],
-    )
-    if history.contacts or history.cases:  # a caller's earlier contacts were shown
-        access_logged(request, "citizen_history", action=AccessAction.SEARCHED)
-    return render(request, "contacts/partials/citizen_history.html", {"history": history})
-
-
-@role_required(*DESK_ROLES)
-def callbacks(request: HttpRequest) -> HttpResponse:
-    everyone = has_role(request, Role.TEAM_LEAD) and request.GET.get("all") == "1"
-    rows = selectors.callbacks_open(None if everyone else request.user)  # type: ignore[arg-type]
-    return render(
-        request,
-        "contacts/callbacks.html",
-        {
-            **paged(request, rows),  # the pager keeps `all=1`
-            "everyone": everyone,
-            "now": timezone.now(),
-            "is_lead": has_role(request, Role.TEAM_LEAD),
-        },
-    )
-
-
-@role_required(*DESK_ROLES)
-@require_POST
-def callback_done(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        contact = selectors.callback_contact(pk)
-    except Contact.DoesNotExist:
-        raise Http404 from None
-    if contact.agent_id != request.user.pk and not has_role(request, Role.TEAM_LEAD):
-        raise PermissionDenied
-    try:
-        services.callback_done(contact=contact, actor=request.user)  # type: ignore[arg-type]
-        messages.success(request, _("Callback marked as done."))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("contacts:callbacks")
-
-
-# --- cases ---------------------------------------------------------------------------------
 
 
 def _visible_units(request: HttpRequest) -> Any:
@@ -482,37 +288,3 @@ def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileRespon
     case = _case_for(request, reference)[0]
     attachment = get_object_or_404(Attachment, pk=pk, case=case)
     return _download(attachment.file, attachment.filename, attachment.content_type)
-
-
-# --- the citizen status page (no login) -----------------------------------------------------
-
-
-def _too_many_attempts(request: HttpRequest) -> bool:
-    return attempt_count(f"case-status:{client_ip(request)}", STATUS_WINDOW) > STATUS_ATTEMPTS
-
-
-def citizen_status(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    tenant = get_object_or_404(Tenant, slug=tenant_slug)
-    form = CitizenStatusForm(request.POST or None)
-    case = None
-    status = 200
-    if request.method == "POST":
-        if _too_many_attempts(request):
-            form = CitizenStatusForm()
-            messages.error(request, _("Too many attempts. Please try again in 15 minutes."))
-            status = 429
-        elif form.is_valid():
-            with tenant_context(tenant):
-                case = selectors.case_for_citizen(
-                    reference=form.cleaned_data["reference"], email=form.cleaned_data["email"]
-                )
-            if case is None:
-                form.add_error(
-                    None, _("We found no inquiry with this reference and e-mail address.")
-                )
-    return render(
-        request,
-        "contacts/citizen_status.html",
-        {"form": form, "case": case, "public_tenant": tenant},
-        status=status,
-    )

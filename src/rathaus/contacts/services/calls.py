@@ -21,10 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from rathaus.contacts.models import CallRecord
 from rathaus.core.models import OrgUnit, Tenant
 from rathaus.core.services import event_append
-
-from .models import CallRecord
 
 COLUMNS = ("call_id", "arrived", "answered", "ended", "abandoned", "queue", "agent")
 REQUIRED_COLUMNS = ("call_id", "arrived", "ended")

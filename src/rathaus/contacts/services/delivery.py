@@ -22,11 +22,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rathaus.contacts.models import (
+    DELIVERED,
+    OPEN_STATUSES,
+    Case,
+    CaseMessage,
+    CaseStatus,
+    Delivery,
+    MessageKind,
+)
+from rathaus.contacts.services.cases import case_event, case_set_status, reply_record
 from rathaus.core.outbox import enqueue_with_transaction
 from rathaus.core.selectors import sender_of
-
-from .models import DELIVERED, OPEN_STATUSES, Case, CaseMessage, CaseStatus, Delivery, MessageKind
-from .services import case_event, case_set_status, reply_record
 
 
 @transaction.atomic
@@ -52,7 +59,7 @@ def case_reply_email(
 
 
 def _queue(message: CaseMessage) -> None:
-    from .tasks import case_reply_mail
+    from rathaus.contacts.tasks import case_reply_mail
 
     enqueue_with_transaction(case_reply_mail, message.pk, message.tenant_id)
 

@@ -35,11 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from rathaus.core.models import OrgUnit, Tenant
-from rathaus.core.services import event_append
-from rathaus.core.tenancy import tenant_context
-
-from .models import (
+from rathaus.contacts.models import (
     Case,
     CaseMessage,
     CaseStatus,
@@ -50,7 +46,11 @@ from .models import (
     MessageKind,
     QuarantinedMail,
 )
-from .services import attachment_store, case_set_status, contact_event, contact_start
+from rathaus.contacts.services.cases import attachment_store, case_set_status
+from rathaus.contacts.services.desk import contact_event, contact_start
+from rathaus.core.models import OrgUnit, Tenant
+from rathaus.core.services import event_append
+from rathaus.core.tenancy import tenant_context
 
 REFERENCE = re.compile(r"\[(\d{4}-\d{6})\]")
 AUTO_SUBJECT = re.compile(
@@ -153,7 +153,8 @@ class EmptyMailError(ValidationError):
 
 def _check_not_empty(raw: bytes, message: EmailMessage) -> None:
     has_text = any(
-        (part.get_payload(decode=True) or b"").strip()
+        # a part that is not multipart decodes to bytes or None; mypy only knows the union
+        (part.get_payload(decode=True) or b"").strip()  # type: ignore[union-attr]
         for part in message.walk()
         if not part.is_multipart()
     )
