@@ -534,7 +534,7 @@ def test_a_booking_page_shows_the_appointment_and_everything_that_happened_to_it
     facts = text.split('id="booking-facts"')[1].split("</dl>")[0]
     assert "Erika Muster" in facts and "0221 4711" in facts and "Meldebescheinigung" in facts
     history = text.split('id="booking-history"')[1]
-    # In the staff's words (core.activities), in the order it happened.
+    # In the staff's words (the labels of the event vocabulary), in the order it happened.
     assert history.index("Bestätigt") < history.index("Storniert")
     assert history.count(world_a.users["office_staff"].get_username()) == 2  # who did it
     unknown = staff.get(reverse("appointments:office_booking_search"), {"q": "ZZZZZZZZ"})

@@ -5,27 +5,28 @@ import pytest
 from django.db import transaction
 from django_scopes import scope
 
+from rathaus.core.events import ORG_UNIT_CREATED, TENANT_CREATED, event_append
 from rathaus.core.models import AppendOnlyError, Event
-from rathaus.core.services import event_append
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rathaus"
 
 
 def test_event_is_appended_with_its_fields(world_a):
     with scope(tenant=world_a.tenant):
+        unit = world_a.units["kc"]
         event = event_append(
-            tenant=world_a.tenant, subject_kind="case", subject_id=7, activity="case_created",
-            actor=world_a.users["kc_agent"], org_unit=world_a.units["kc"], channel="phone", payload={"n": 1},
+            tenant=world_a.tenant, activity=ORG_UNIT_CREATED, subject=unit,
+            actor=world_a.users["kc_agent"], org_unit=unit, channel="phone",
         )  # fmt: skip
         stored = Event.objects.get(pk=event.pk)
     assert (stored.subject_kind, stored.subject_id, stored.activity, stored.channel) == (
-        "case",
-        "7",
-        "case_created",
+        "org_unit",
+        str(unit.pk),
+        "org_unit_created",
         "phone",
     )
     assert stored.actor == world_a.users["kc_agent"]
-    assert stored.payload == {"n": 1}
+    assert stored.org_unit == unit
 
 
 def test_events_cannot_be_changed_or_removed(world_a):
@@ -49,7 +50,7 @@ def test_event_rolls_back_with_the_calling_transaction(world_a):
     with scope(tenant=world_a.tenant):
         before = Event.objects.count()
         with pytest.raises(RuntimeError), transaction.atomic():
-            event_append(tenant=world_a.tenant, subject_kind="x", subject_id=1, activity="y")
+            event_append(tenant=world_a.tenant, activity=TENANT_CREATED, subject=world_a.tenant)
             raise RuntimeError
         assert Event.objects.count() == before
 

@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from rathaus.api import events
 from rathaus.api.models import ApiScope, ApiToken
 from rathaus.catalog.models import Service
 from rathaus.contacts.models import Contact
 from rathaus.contacts.services import contact_record
+from rathaus.core.events import Activity, event_append
 from rathaus.core.models import OrgUnit, Tenant
-from rathaus.core.services import event_append
 
 PREFIX_LENGTH = 8
 # secrets.token_urlsafe(32) gives 43 characters of the URL-safe base64 alphabet.
@@ -36,12 +37,13 @@ def token_hash(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
-def _event(token: ApiToken, activity: str, actor: User | None, payload: dict[str, Any]) -> None:
+def _event(
+    token: ApiToken, activity: Activity, actor: User | None, payload: dict[str, Any]
+) -> None:
     event_append(
         tenant=token.tenant,
-        subject_kind="api_token",
-        subject_id=token.pk,
         activity=activity,
+        subject=token,
         actor=actor,
         org_unit=token.org_unit,
         payload=payload,
@@ -86,7 +88,7 @@ def api_token_create(
         created_by=actor,
     )
     token.save()
-    _event(token, "api_token_created", actor, {"prefix": token.prefix, "scopes": token.scopes})
+    _event(token, events.API_TOKEN_CREATED, actor, {"prefix": token.prefix, "scopes": token.scopes})
     return token, plain
 
 
@@ -96,7 +98,7 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
         raise ValidationError(_("This token is already revoked."))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    _event(token, "api_token_revoked", actor, {"prefix": token.prefix})
+    _event(token, events.API_TOKEN_REVOKED, actor, {"prefix": token.prefix})
     return token
 
 

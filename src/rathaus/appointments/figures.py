@@ -30,22 +30,27 @@ from django.utils import timezone
 from rathaus.catalog.models import Location, Service
 from rathaus.core.models import Event, Tenant
 
+from .events import (
+    BOOKING_CHECKED_IN,
+    BOOKING_NO_SHOW,
+    SERVICE_FINISHED,
+    SERVICE_STARTED,
+    TICKET_CALLED,
+    TICKET_ISSUED,
+    TICKET_PARKED,
+    TICKET_TRANSFERRED,
+)
 from .models import BookingChannel, Slot
 from .rules import BookingError, Request
 from .selectors import bookable_offers, free_starts
 
-STEPS = ("ticket_called", "service_started", "service_finished")
+CALLED, STARTED, FINISHED = (a.name for a in (TICKET_CALLED, SERVICE_STARTED, SERVICE_FINISHED))
+STEPS = (CALLED, STARTED, FINISHED)
 # Service pauses when the citizen is parked or sent to another counter or service.
-PAUSES = ("ticket_parked", "ticket_transferred")
+PAUSES = (TICKET_PARKED.name, TICKET_TRANSFERRED.name)
 # Steps within the same second are taken in the order they happen.
-STEP_ORDER = {
-    "ticket_called": 0,
-    "service_started": 1,
-    "ticket_parked": 2,
-    "ticket_transferred": 2,
-    "service_finished": 3,
-}
-DUE_BOOKINGS = ("booking_checked_in", "booking_no_show")
+STEP_ORDER = {CALLED: 0, STARTED: 1, **dict.fromkeys(PAUSES, 2), FINISHED: 3}
+DUE_BOOKINGS = (BOOKING_CHECKED_IN.name, BOOKING_NO_SHOW.name)
 ESTIMATE_TOLERANCE = 5 * 60  # an estimate within ±5 minutes counts as right
 # Bands of the expected waiting time a walk-in was shown, in minutes: (label, low, high].
 ESTIMATE_BANDS: tuple[tuple[str, float, float], ...] = (
@@ -109,14 +114,14 @@ class Visit:
         serving = 0.0
         since: dt.datetime | None = None
         for timestamp, activity in sorted(self.steps, key=lambda s: (s[0], STEP_ORDER[s[1]])):
-            if activity == "ticket_called" and self.called is None:
+            if activity == CALLED and self.called is None:
                 self.called = timestamp
-            elif activity == "service_started":
+            elif activity == STARTED:
                 since = since or timestamp
-            elif since is not None and activity in ("service_finished", *PAUSES):
+            elif since is not None and activity in (FINISHED, *PAUSES):
                 serving += (timestamp - since).total_seconds()
                 since = None
-            if activity == "service_finished":
+            if activity == FINISHED:
                 self.finished = timestamp
         if self.called is not None:
             self.waiting = max(0.0, (self.called - self.due).total_seconds())
@@ -251,7 +256,7 @@ def visits_load(
     zone = timezone.get_current_timezone()
     events = Event.objects.filter(tenant=tenant, timestamp__gte=begin, timestamp__lt=end)
     visits: dict[str, Visit] = {}
-    issued = events.filter(activity="ticket_issued").order_by()
+    issued = events.filter(activity=TICKET_ISSUED.name).order_by()
     for subject, raw, data in _raw_rows(issued.values_list("subject_id", "timestamp", "payload")):
         payload = json.loads(data) if isinstance(data, str | bytes) else data
         timestamp = _utc(raw)
@@ -373,7 +378,7 @@ def _no_shows(tenant: Tenant, location: Location | None, first: dt.date, last: d
         if location is not None and where != location.pk:
             continue
         due.add(booking)
-        if activity == "booking_no_show":
+        if activity == BOOKING_NO_SHOW.name:
             missed.add(booking)
     return Ratio(len(missed), len(due))
 

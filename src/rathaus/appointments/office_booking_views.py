@@ -25,7 +25,7 @@ from rathaus.core.exports import csv_response
 from rathaus.core.models import AccessAction
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
-from rathaus.core.selectors import events_of_subject
+from rathaus.core.selectors import events_of
 
 from . import selectors, services
 from .models import Booking, BookingChannel
@@ -215,7 +215,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 (k for k in ("confirm_request", "confirmed") if mail_still_fits(booking, k, now)),
                 None,
             ),
-            "events": events_of_subject("booking", booking.pk),
+            "events": events_of(booking),
             "plan_url": _plan_url(booking.location, timezone.localdate(booking.start)),
         },
     )

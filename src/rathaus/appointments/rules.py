@@ -144,13 +144,6 @@ def class_for(classes: Sequence[TicketClass], service_pks: set[int]) -> TicketCl
     return next((c for c in classes if c.is_default), None)
 
 
-# What became of an appointment e-mail: activities of its booking in the event log.
-MAIL_SENT, MAIL_FAILED, MAIL_RESENT = (
-    "booking_mail_sent",
-    "booking_mail_failed",
-    "booking_mail_resent",
-)
-
 # The kinds of appointment e-mail (templates `appointments/mail/<kind>.txt`), as staff see them.
 MAIL_KINDS = {
     "confirm_request": gettext_lazy("Confirmation link"),

@@ -29,6 +29,7 @@ from rathaus.catalog.selectors import published_services
 from rathaus.core.keys import phone_key
 from rathaus.core.models import Event, Tenant
 
+from . import events
 from .models import (
     CHANNEL_SLOTS,
     AvailabilityRule,
@@ -46,10 +47,7 @@ from .models import (
 )
 from .rules import (
     FREE_SQL,
-    MAIL_FAILED,
     MAIL_KINDS,
-    MAIL_RESENT,
-    MAIL_SENT,
     BookingError,
     Request,
     bookable_window,
@@ -532,6 +530,14 @@ class UndeliveredMail:
         return mail_error_text(self.error)
 
 
+# What became of an appointment e-mail, as the booking's events tell it.
+MAIL_OUTCOMES = [
+    events.BOOKING_MAIL_FAILED.name,
+    events.BOOKING_MAIL_SENT.name,
+    events.BOOKING_MAIL_RESENT.name,
+]
+
+
 def undelivered_mails(
     *,
     now: dt.datetime,
@@ -543,15 +549,16 @@ def undelivered_mails(
     over, at `location` or among `locations` if given; newest failure first. Two queries
     however many rows: the mail events of bookings with a failure, and those bookings."""
     since = now - dt.timedelta(days=UNDELIVERED_DAYS)
-    mail_events = Event.objects.filter(subject_kind="booking", timestamp__gte=since)
-    failed = mail_events.filter(activity=MAIL_FAILED).values("subject_id")
+    failure = events.BOOKING_MAIL_FAILED.name
+    mail_events = Event.objects.filter(subject_kind=events.BOOKING.kind, timestamp__gte=since)
+    failed = mail_events.filter(activity=failure).values("subject_id")
     latest: dict[tuple[str, str], Any] = {}
-    events = mail_events.filter(
-        subject_id__in=failed, activity__in=[MAIL_FAILED, MAIL_SENT, MAIL_RESENT]
-    ).order_by("timestamp", "pk")
-    for event in events.values("subject_id", "activity", "timestamp", "payload"):
+    outcomes = mail_events.filter(subject_id__in=failed, activity__in=MAIL_OUTCOMES)
+    for event in outcomes.order_by("timestamp", "pk").values(
+        "subject_id", "activity", "timestamp", "payload"
+    ):
         latest[(event["subject_id"], event["payload"].get("mail", ""))] = event
-    still_failed = {key: e for key, e in latest.items() if e["activity"] == MAIL_FAILED}
+    still_failed = {key: e for key, e in latest.items() if e["activity"] == failure}
     bookings = Booking.objects.filter(
         pk__in={int(subject) for subject, _kind in still_failed}, end__gte=now
     ).select_related("location")

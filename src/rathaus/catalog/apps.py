@@ -9,23 +9,8 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from rathaus.core import home
-        from rathaus.core.activities import register
 
+        from . import events  # noqa: F401  (declares what the catalogue logs)
         from .tiles import TILES
 
         home.register(*TILES)
-
-        register(
-            {
-                "service_created": _("Service created"),
-                "service_updated": _("Service changed"),
-                "service_draft": _("Set to draft"),
-                "service_published": _("Published"),
-                "service_retired": _("Retired"),
-                "article_created": _("Article created"),
-                "article_updated": _("Article changed"),
-                "article_published": _("Published"),
-                "article_unpublished": _("Unpublished"),
-                "article_retired": _("Retired"),
-            }
-        )

@@ -10,9 +10,10 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import F
 
+from rathaus.catalog import events
 from rathaus.catalog.models import Article, CatalogRevision, Location, Service, ServiceStatus
+from rathaus.core.events import Activity, event_append
 from rathaus.core.models import Tenant
-from rathaus.core.services import event_append
 
 
 def catalog_revision_bump(*, tenant: Tenant) -> None:
@@ -34,7 +35,7 @@ def _apply(instance: models.Model, fields: dict[str, Any]) -> list[str]:
 def _save_with_event(
     instance: Service | Article | Location,
     *,
-    activity: str,
+    activity: Activity,
     changed: list[str],
     actor: User | None,
     payload: dict[str, Any] | None = None,
@@ -43,9 +44,8 @@ def _save_with_event(
     instance.save()
     event_append(
         tenant=instance.tenant,
-        subject_kind=instance._meta.model_name or "",
-        subject_id=instance.pk,
         activity=activity,
+        subject=instance,
         actor=actor,
         org_unit=getattr(instance, "org_unit", None),
         payload={"fields": sorted(changed), **(payload or {})},
@@ -63,7 +63,7 @@ def service_create(
 ) -> Service:
     service = Service(tenant=tenant)
     changed = _apply(service, fields)
-    _save_with_event(service, activity="service_created", changed=changed, actor=actor)
+    _save_with_event(service, activity=events.SERVICE_CREATED, changed=changed, actor=actor)
     if combinable:
         service.combinable.set(combinable)
     return service
@@ -85,7 +85,7 @@ def service_update(
             service.combinable.set(wanted)
             changed.append("combinable")
     if changed:
-        _save_with_event(service, activity="service_updated", changed=changed, actor=actor)
+        _save_with_event(service, activity=events.SERVICE_UPDATED, changed=changed, actor=actor)
     return changed
 
 
@@ -97,7 +97,7 @@ def service_set_status(*, service: Service, status: str, actor: User | None = No
     service.status = status
     _save_with_event(
         service,
-        activity=f"service_{status}",
+        activity=events.SERVICE_STATUS_SET[status],
         changed=["status"],
         actor=actor,
         payload={"status": str(status)},
@@ -114,7 +114,7 @@ def article_create(
 ) -> Article:
     article = Article(tenant=tenant, owner=fields.pop("owner", actor))
     changed = _apply(article, fields)
-    _save_with_event(article, activity="article_created", changed=changed, actor=actor)
+    _save_with_event(article, activity=events.ARTICLE_CREATED, changed=changed, actor=actor)
     article.services.set(services)
     return article
 
@@ -134,7 +134,7 @@ def article_update(
             article.services.set(wanted)
             changed.append("services")
     if changed:
-        _save_with_event(article, activity="article_updated", changed=changed, actor=actor)
+        _save_with_event(article, activity=events.ARTICLE_UPDATED, changed=changed, actor=actor)
     return changed
 
 
@@ -144,7 +144,7 @@ def article_publish(*, article: Article, published: bool, actor: User | None = N
         return
     article.published = published
     article.retired = False
-    activity = "article_published" if published else "article_unpublished"
+    activity = events.ARTICLE_PUBLISHED if published else events.ARTICLE_UNPUBLISHED
     _save_with_event(article, activity=activity, changed=["published"], actor=actor)
 
 
@@ -155,7 +155,7 @@ def article_retire(*, article: Article, actor: User | None = None) -> None:
     article.retired = True
     article.published = False
     _save_with_event(
-        article, activity="article_retired", changed=["retired", "published"], actor=actor
+        article, activity=events.ARTICLE_RETIRED, changed=["retired", "published"], actor=actor
     )
 
 
@@ -169,7 +169,7 @@ def location_create(
 ) -> Location:
     location = Location(tenant=tenant)
     changed = _apply(location, fields)
-    _save_with_event(location, activity="location_created", changed=changed, actor=actor)
+    _save_with_event(location, activity=events.LOCATION_CREATED, changed=changed, actor=actor)
     location.services.set(services)
     return location
 
@@ -189,5 +189,5 @@ def location_update(
             location.services.set(wanted)
             changed.append("services")
     if changed:
-        _save_with_event(location, activity="location_updated", changed=changed, actor=actor)
+        _save_with_event(location, activity=events.LOCATION_UPDATED, changed=changed, actor=actor)
     return changed

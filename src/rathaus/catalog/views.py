@@ -19,7 +19,7 @@ from rathaus.core.exports import csv_response
 from rathaus.core.models import OrgUnit, Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import has_role, role_required, tenant_required
-from rathaus.core.selectors import events_of_subject
+from rathaus.core.selectors import events_of
 
 EDITOR = Role.KNOWLEDGE_EDITOR
 
@@ -112,7 +112,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "service": service,
             "articles": service.articles.filter(retired=False).order_by("question"),
             "combinable": service.combinable.order_by("name"),
-            "events": events_of_subject("service", service.pk),
+            "events": events_of(service),
             "is_editor": _is_editor(request),
         },
     )
@@ -213,7 +213,7 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "article": article,
             "services": article.services.order_by("name"),
-            "events": events_of_subject("article", article.pk),
+            "events": events_of(article),
             "is_editor": _is_editor(request),
         },
     )

@@ -9,10 +9,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from rathaus.core.events import event_append
 from rathaus.core.models import Membership, OrgUnit, Role, Tenant
 from rathaus.core.selectors import sender_of
-from rathaus.core.services import event_append
 
+from . import events
 from .models import Case, overdue_q
 
 
@@ -56,9 +57,8 @@ def overdue_digest_send(*, tenant: Tenant, now: dt.datetime | None = None) -> in
         )
         event_append(
             tenant=tenant,
-            subject_kind="org_unit",
-            subject_id=unit.pk,
-            activity="overdue_digest_sent",
+            activity=events.OVERDUE_DIGEST_SENT,
+            subject=unit,
             org_unit=unit,
             payload={"cases": len(cases), "lead": membership.user_id},
         )

@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "rathaus.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from . import events  # noqa: F401  (declares what core logs)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import models
 from django.db.models import Q, QuerySet
 from django_scopes import scopes_disabled
 
+from rathaus.core.events import subject_of
 from rathaus.core.models import Event, Membership, OrgUnit, PersonalDataAccess, Role, Tenant
 
 
@@ -38,9 +40,11 @@ def units_visible_to(memberships: list[Membership]) -> QuerySet[OrgUnit]:
     return OrgUnit.objects.filter(condition)
 
 
-def events_of_subject(subject_kind: str, subject_id: object) -> QuerySet[Event]:
+def events_of(row: models.Model) -> QuerySet[Event]:
+    """The history of one subject (a case, a booking, a service…), oldest first."""
+    subject = subject_of(row)
     return (
-        Event.objects.filter(subject_kind=subject_kind, subject_id=str(subject_id))
+        Event.objects.filter(subject_kind=subject.kind, subject_id=subject.id_of(row))
         .select_related("actor", "org_unit")
         .order_by("timestamp", "id")
     )

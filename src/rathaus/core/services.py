@@ -13,11 +13,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from rathaus.core import events
+from rathaus.core.events import event_append
 from rathaus.core.models import (
     AccessAction,
     AttemptCount,
     ClosingDay,
-    Event,
     Membership,
     OrgUnit,
     PersonalDataAccess,
@@ -26,53 +27,12 @@ from rathaus.core.models import (
 )
 
 
-def event_build(
-    *,
-    tenant: Tenant,
-    subject_kind: str,
-    subject_id: object,
-    activity: str,
-    actor: User | None = None,
-    org_unit: OrgUnit | None = None,
-    channel: str = "",
-    payload: dict[str, Any] | None = None,
-    timestamp: dt.datetime | None = None,
-) -> Event:
-    """An unsaved event, for services that insert several at once with `bulk_create`.
-
-    The payload must not hold personal data (names, addresses, e-mail): those live in the
-    domain rows so retention rules can erase them while the event statistics survive.
-    """
-    if actor is not None and not actor.is_authenticated:
-        actor = None
-    return Event(
-        tenant=tenant,
-        subject_kind=subject_kind,
-        subject_id=str(subject_id),
-        activity=activity,
-        actor=actor,
-        org_unit=org_unit,
-        channel=channel,
-        payload=payload or {},
-        timestamp=timestamp or timezone.now(),
-    )
-
-
-def event_append(**fields: Any) -> Event:
-    """Append one event (see `event_build`). Call it inside the calling service's transaction."""
-    event = event_build(**fields)
-    event.save()
-    return event
-
-
 @transaction.atomic
 def tenant_create(*, name: str, slug: str, ags: str, state: str, **contact: Any) -> Tenant:
     tenant = Tenant(name=name, slug=slug, ags=ags, state=state, **contact)
     tenant.full_clean()
     tenant.save()
-    event_append(
-        tenant=tenant, subject_kind="tenant", subject_id=tenant.pk, activity="tenant_created"
-    )
+    event_append(tenant=tenant, activity=events.TENANT_CREATED, subject=tenant)
     return tenant
 
 
@@ -107,9 +67,8 @@ def org_unit_create(
     unit.save(update_fields=["path"])
     event_append(
         tenant=tenant,
-        subject_kind="org_unit",
-        subject_id=unit.pk,
-        activity="org_unit_created",
+        activity=events.ORG_UNIT_CREATED,
+        subject=unit,
         actor=actor,
     )
     return unit
@@ -125,9 +84,8 @@ def membership_grant(
     if created:
         event_append(
             tenant=org_unit.tenant,
-            subject_kind="membership",
-            subject_id=membership.pk,
-            activity="membership_granted",
+            activity=events.MEMBERSHIP_GRANTED,
+            subject=membership,
             actor=actor,
             org_unit=org_unit,
             payload={"role": role, "user_id": user.pk},
@@ -163,9 +121,8 @@ def closing_day_add(
     day.save()
     event_append(
         tenant=tenant,
-        subject_kind="closing_day",
-        subject_id=day.pk,
-        activity="closing_day_set",
+        activity=events.CLOSING_DAY_SET,
+        subject=day,
         actor=actor,
         payload={"date": date.isoformat()},
     )

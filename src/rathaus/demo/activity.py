@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from rathaus.catalog.models import Service
+from rathaus.contacts.events import (
+    CASE_CREATED,
+    CASE_ESCALATED,
+    CASE_REPLIED,
+    CASE_STATUS_SET,
+    CONTACT_FINISHED,
+    CONTACT_STARTED,
+)
 from rathaus.contacts.models import (
     CallRecord,
     Case,
@@ -30,6 +38,7 @@ from rathaus.contacts.models import (
     Outcome,
 )
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.events import event_build
 from rathaus.core.models import Event, OrgUnit, Tenant
 
 Progress = Callable[[str], None]
@@ -82,7 +91,7 @@ class _Context:
     rng: random.Random
 
 
-def _pick(rng: random.Random, weights: dict[Any, float]) -> Any:
+def _pick(rng: random.Random, weights: Mapping[Any, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -111,12 +120,12 @@ def _staff(tenant: Tenant, units: dict[str, OrgUnit]) -> tuple[list[Any], list[A
 def _contact_events(
     ctx: _Context, contact: Contact, service_ids: list[int], case: Case | None
 ) -> list[Event]:
-    base = {"tenant": ctx.tenant, "subject_kind": "contact", "subject_id": str(contact.pk),
-            "actor": contact.agent, "org_unit": contact.org_unit, "channel": contact.channel}  # fmt: skip
+    base = {"tenant": ctx.tenant, "subject": contact, "actor": contact.agent,
+            "org_unit": contact.org_unit, "channel": contact.channel}  # fmt: skip
     return [
-        Event(activity="contact_started", timestamp=contact.started_at, payload={}, **base),
-        Event(
-            activity="contact_finished",
+        event_build(activity=CONTACT_STARTED, timestamp=contact.started_at, **base),
+        event_build(
+            activity=CONTACT_FINISHED,
             timestamp=contact.ended_at,
             payload={
                 "outcome": contact.outcome,
@@ -132,11 +141,11 @@ def _contact_events(
 def _case_lifecycle(ctx: _Context, case: Case, now: dt.datetime, working_days: int) -> list[Event]:
     """Decide how the department handled the case and return its events."""
     rng = ctx.rng
-    base = {"tenant": ctx.tenant, "subject_kind": "case", "subject_id": case.reference,
-            "org_unit": case.org_unit, "channel": case.channel}  # fmt: skip
+    base = {"tenant": ctx.tenant, "subject": case, "org_unit": case.org_unit,
+            "channel": case.channel}  # fmt: skip
     events = [
-        Event(
-            activity="case_created",
+        event_build(
+            activity=CASE_CREATED,
             timestamp=case.created_at,
             actor=None,
             payload={
@@ -157,23 +166,23 @@ def _case_lifecycle(ctx: _Context, case: Case, now: dt.datetime, working_days: i
     if started > now:
         return events
     case.status, case.assignee = CaseStatus.IN_PROGRESS, clerk
-    events.append(Event(activity="case_in_progress", timestamp=started, actor=clerk,
+    events.append(event_build(activity=CASE_STATUS_SET[CaseStatus.IN_PROGRESS], timestamp=started, actor=clerk,
                         payload={"from": "new", "to": "in_progress"}, **base))  # fmt: skip
     if case.deadline < min(answered, now):
         case.escalated_at = case.deadline + dt.timedelta(minutes=15)
-        events.append(Event(activity="case_escalated", timestamp=case.escalated_at, actor=None,
+        events.append(event_build(activity=CASE_ESCALATED, timestamp=case.escalated_at, actor=None,
                             payload={"deadline": case.deadline.isoformat()}, **base))  # fmt: skip
     if answered > now:
         return events
     case.status, case.answered_at = CaseStatus.ANSWERED, answered
-    events.append(Event(activity="case_replied", timestamp=answered, actor=clerk,
+    events.append(event_build(activity=CASE_REPLIED, timestamp=answered, actor=clerk,
                         payload={"message": None, "medium": "email"}, **base))  # fmt: skip
-    events.append(Event(activity="case_answered", timestamp=answered, actor=clerk,
+    events.append(event_build(activity=CASE_STATUS_SET[CaseStatus.ANSWERED], timestamp=answered, actor=clerk,
                         payload={"from": "in_progress", "to": "answered"}, **base))  # fmt: skip
     closed = answered + dt.timedelta(days=rng.uniform(1, 5))
     if closed < now:
         case.status, case.closed_at = CaseStatus.CLOSED, closed
-        events.append(Event(activity="case_closed", timestamp=closed, actor=clerk,
+        events.append(event_build(activity=CASE_STATUS_SET[CaseStatus.CLOSED], timestamp=closed, actor=clerk,
                             payload={"from": "answered", "to": "closed"}, **base))  # fmt: skip
     return events
 

@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Location
+from rathaus.core.events import Activity, Json, event_append, event_build
 from rathaus.core.keys import email_key
 from rathaus.core.models import Event, Tenant
-from rathaus.core.services import event_append, event_build
 
+from .. import events
 from ..models import (
     ACTIVE_BOOKING,
     CHANNEL_SLOTS,
@@ -37,9 +38,6 @@ from ..models import (
     Slot,
 )
 from ..rules import (
-    MAIL_FAILED,
-    MAIL_RESENT,
-    MAIL_SENT,
     BookingError,
     Request,
     bookable_window,
@@ -206,7 +204,7 @@ def _booking_hold(
     )  # see selectors.booking_service_items
     _booking_event(
         booking,
-        "booking_held" if online else "booking_confirmed",
+        events.BOOKING_HELD if online else events.BOOKING_CONFIRMED,
         actor,
         now,
         services=[service.pk for service, _quantity in request.items],
@@ -218,19 +216,18 @@ def _booking_hold(
 
 def _booking_event(
     booking: Booking,
-    activity: str,
+    activity: Activity,
     actor: User | None,
     now: dt.datetime,
     services: list[int] | None = None,
-    **payload: object,
+    **payload: Json,
 ) -> None:
     if services is None:
         services = [item.service_id for item in booking.items.all()]
     event_append(
         tenant=booking.tenant,
-        subject_kind="booking",
-        subject_id=booking.pk,
         activity=activity,
+        subject=booking,
         actor=actor,
         channel=booking.channel,
         timestamp=now,
@@ -267,7 +264,7 @@ def booking_confirm(*, booking: Booking, now: dt.datetime | None = None) -> Book
                     now,
                     None,
                 )
-                _booking_event(booking, "booking_confirmed", None, now)
+                _booking_event(booking, events.BOOKING_CONFIRMED, None, now)
                 booking_mail_later("confirmed", booking)
                 return booking
             transaction.set_rollback(True)
@@ -289,7 +286,7 @@ def _expire(booking: Booking, now: dt.datetime) -> None:
         return
     booking.status = BookingStatus.EXPIRED
     Slot.objects.filter(booking=booking).update(booking=None, held_until=None)
-    _booking_event(booking, "booking_expired", None, now)
+    _booking_event(booking, events.BOOKING_EXPIRED, None, now)
 
 
 def holds_expire(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
@@ -322,7 +319,7 @@ def booking_cancel(
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.save(update_fields=["status", "cancelled_at"])
-    _booking_event(booking, "booking_cancelled", actor, now)
+    _booking_event(booking, events.BOOKING_CANCELLED, actor, now)
     if booking.email:
         booking_mail_later("cancelled", booking)
     return booking
@@ -353,7 +350,7 @@ def booking_reschedule(
     previous = booking.start
     booking.start, booking.end, booking.reminded_at = start, end, None
     booking.save(update_fields=["start", "end", "reminded_at"])
-    _booking_event(booking, "booking_rescheduled", actor, now, previous=previous.isoformat())
+    _booking_event(booking, events.BOOKING_RESCHEDULED, actor, now, previous=previous.isoformat())
     if booking.email:
         booking_mail_later("confirmed", booking)
     return booking
@@ -367,10 +364,15 @@ def booking_mail_logged(*, booking: Booking, kind: str, error: BaseException | N
     try (`error`). Only the error's kind is kept, never its text: a refused recipient's
     message names the address, and events hold no personal data."""
     if error is None:
-        _booking_event(booking, MAIL_SENT, None, timezone.now(), mail=kind)
+        _booking_event(booking, events.BOOKING_MAIL_SENT, None, timezone.now(), mail=kind)
     else:
         _booking_event(
-            booking, MAIL_FAILED, None, timezone.now(), mail=kind, error=type(error).__name__
+            booking,
+            events.BOOKING_MAIL_FAILED,
+            None,
+            timezone.now(),
+            mail=kind,
+            error=type(error).__name__,
         )
 
 
@@ -395,7 +397,9 @@ def booking_mail_resend(
     if corrected:
         booking.email, booking.email_key = email.strip(), email_key(email)
         booking.save(update_fields=["email", "email_key"])
-    _booking_event(booking, MAIL_RESENT, actor, now, mail=kind, address_corrected=corrected)
+    _booking_event(
+        booking, events.BOOKING_MAIL_RESENT, actor, now, mail=kind, address_corrected=corrected
+    )
     booking_mail_later(kind, booking)
 
 
@@ -447,9 +451,8 @@ def bookings_erase(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
             Event.objects.bulk_create(
                 event_build(
                     tenant=tenant,
-                    subject_kind="booking",
-                    subject_id=pk,
-                    activity="booking_erased",
+                    activity=events.BOOKING_ERASED,
+                    subject=Booking(pk=pk),
                     timestamp=now,
                 )
                 for pk in batch
@@ -472,5 +475,5 @@ def no_shows_mark(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
     for booking in late:
         booking.status = BookingStatus.NO_SHOW
         booking.save(update_fields=["status"])
-        _booking_event(booking, "booking_no_show", None, now)
+        _booking_event(booking, events.BOOKING_NO_SHOW, None, now)
     return len(late)

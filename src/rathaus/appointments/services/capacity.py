@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.events import Activity, Json, event_append
 from rathaus.core.models import Tenant
-from rathaus.core.services import event_append
 
+from .. import events
 from ..models import (
     AvailabilityRule,
     BookingChannel,
@@ -36,13 +37,12 @@ from ..rules import BookingError
 
 
 def _location_event(
-    location: Location, activity: str, actor: User | None, **payload: object
+    location: Location, activity: Activity, actor: User | None, **payload: Json
 ) -> None:
     event_append(
         tenant=location.tenant,
-        subject_kind="location",
-        subject_id=location.pk,
         activity=activity,
+        subject=location,
         actor=actor,
         payload=payload,
     )
@@ -165,7 +165,7 @@ def closure_add(
         tenant=location.tenant, location=location, date=date, defaults={"reason": reason}
     )
     slots_materialize(location=location, first=date, last=date)
-    _location_event(location, "location_closed", actor, date=date.isoformat())
+    _location_event(location, events.LOCATION_CLOSED, actor, date=date.isoformat())
     return closure
 
 
@@ -189,7 +189,7 @@ def opening_hours_set(
             )
             row.full_clean()
             row.save()
-    _location_event(location, "opening_hours_changed", actor)
+    _location_event(location, events.OPENING_HOURS_CHANGED, actor)
 
 
 @transaction.atomic
@@ -209,7 +209,7 @@ def service_offer(
     )
     offered.full_clean()
     location.services.add(service)
-    activity = "service_offered" if created else "service_offer_changed"
+    activity = events.SERVICE_OFFERED if created else events.SERVICE_OFFER_CHANGED
     _location_event(location, activity, actor, service=service.pk)
     return offered
 
@@ -219,7 +219,7 @@ def service_unoffer(*, offered: OfferedService, actor: User | None = None) -> No
     """The service can no longer be booked here; booked appointments keep their items."""
     location, service = offered.location, offered.service_id
     offered.delete()
-    _location_event(location, "service_unoffered", actor, service=service)
+    _location_event(location, events.SERVICE_UNOFFERED, actor, service=service)
 
 
 @transaction.atomic
@@ -227,7 +227,7 @@ def counter_remove(*, counter: Counter, actor: User | None = None) -> None:
     """Tickets it served keep their history (their counter becomes empty)."""
     location, pk = counter.location, counter.pk
     counter.delete()
-    _location_event(location, "counter_removed", actor, counter=pk)
+    _location_event(location, events.COUNTER_REMOVED, actor, counter=pk)
 
 
 @transaction.atomic
@@ -236,9 +236,8 @@ def booking_policy_save(*, policy: BookingPolicy, actor: User | None = None) -> 
     policy.save()
     event_append(
         tenant=policy.tenant,
-        subject_kind="tenant",
-        subject_id=policy.tenant_id,
-        activity="booking_policy_changed",
+        activity=events.BOOKING_POLICY_CHANGED,
+        subject=policy.tenant,
         actor=actor,
     )
     return policy
@@ -257,7 +256,7 @@ def counter_save(
         tenant=location.tenant, location=location, name=name, defaults={"active": active}
     )
     counter.services.set(services)
-    activity = "counter_added" if created else "counter_changed"
+    activity = events.COUNTER_ADDED if created else events.COUNTER_CHANGED
     _location_event(location, activity, actor, counter=counter.pk)
     return counter
 
@@ -278,7 +277,7 @@ def rule_save(
         first=today,
         last=today + dt.timedelta(days=rule.max_days_ahead + 1),
     )
-    _location_event(rule.location, "availability_changed", actor, rule=rule.pk)
+    _location_event(rule.location, events.AVAILABILITY_CHANGED, actor, rule=rule.pk)
     return rule
 
 
@@ -291,7 +290,7 @@ def rule_delete(
     rule.delete()
     today = today or timezone.localdate()
     slots_materialize(location=location, first=today, last=today + dt.timedelta(days=horizon))
-    _location_event(location, "availability_changed", actor)
+    _location_event(location, events.AVAILABILITY_CHANGED, actor)
 
 
 @transaction.atomic
@@ -299,7 +298,7 @@ def closure_remove(*, closure: LocationClosure, actor: User | None = None) -> No
     location, day = closure.location, closure.date
     closure.delete()
     slots_materialize(location=location, first=day, last=day)
-    _location_event(location, "location_reopened", actor, date=day.isoformat())
+    _location_event(location, events.LOCATION_REOPENED, actor, date=day.isoformat())
 
 
 @transaction.atomic
@@ -336,9 +335,8 @@ def ticket_class_save(
     ticket_class.services.set(services)
     event_append(
         tenant=tenant,
-        subject_kind="ticket_class",
-        subject_id=ticket_class.pk,
-        activity="ticket_class_created" if created else "ticket_class_changed",
+        activity=events.TICKET_CLASS_CREATED if created else events.TICKET_CLASS_CHANGED,
+        subject=ticket_class,
         actor=actor,
     )
     return ticket_class

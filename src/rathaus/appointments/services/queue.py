@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rathaus.catalog.models import Location, Service
-from rathaus.core.services import event_append
+from rathaus.core.events import Activity, Json, event_append
 
+from .. import events
 from ..models import (
     Booking,
     BookingPolicy,
@@ -42,7 +43,7 @@ def device_key_ensure(*, location: Location, actor: User | None = None) -> str:
     (a kiosk only reads it: `selectors.device_key_of`)."""
     device, created = DeviceKey.objects.get_or_create(tenant=location.tenant, location=location)
     if created:
-        _location_event(location, "device_links_created", actor)
+        _location_event(location, events.DEVICE_LINKS_CREATED, actor)
     return device.key
 
 
@@ -54,7 +55,7 @@ def device_key_renew(*, location: Location, actor: User | None = None) -> str:
         location=location,
         defaults={"key": new_device_key(), "renewed_at": timezone.now()},
     )
-    _location_event(location, "device_links_renewed", actor)
+    _location_event(location, events.DEVICE_LINKS_RENEWED, actor)
     return device.key
 
 
@@ -98,9 +99,8 @@ def _ticket_create(
         ticket.services.set(services)
         event_append(
             tenant=location.tenant,
-            subject_kind="ticket",
-            subject_id=ticket.pk,
-            activity="ticket_issued",
+            activity=events.TICKET_ISSUED,
+            subject=ticket,
             channel="counter",
             timestamp=now,
             payload={
@@ -173,7 +173,7 @@ def booking_check_in(
         )
     booking.status = BookingStatus.CHECKED_IN
     booking.save(update_fields=["status"])
-    _booking_event(booking, "booking_checked_in", None, now)
+    _booking_event(booking, events.BOOKING_CHECKED_IN, None, now)
     return _ticket_create(
         location=location,
         services=[i.service for i in booking.items.all()],  # prefetched by `booking_by_code`
@@ -186,13 +186,12 @@ def booking_check_in(
 
 
 def _ticket_event(
-    ticket: Ticket, activity: str, actor: User | None, now: dt.datetime, **payload: object
+    ticket: Ticket, activity: Activity, actor: User | None, now: dt.datetime, **payload: Json
 ) -> None:
     event_append(
         tenant=ticket.tenant,
-        subject_kind="ticket",
-        subject_id=ticket.pk,
         activity=activity,
+        subject=ticket,
         actor=actor,
         channel="counter",
         timestamp=now,
@@ -220,7 +219,7 @@ def ticket_call_next(
             )
             if taken:
                 ticket.refresh_from_db()
-                _ticket_event(ticket, "ticket_called", actor, now, counter=counter.name)
+                _ticket_event(ticket, events.TICKET_CALLED, actor, now, counter=counter.name)
                 return ticket
     return None
 
@@ -228,7 +227,7 @@ def ticket_call_next(
 def _ticket_change(
     ticket: Ticket,
     allowed: Sequence[str],
-    activity: str,
+    activity: Activity,
     actor: User | None,
     now: dt.datetime,
     **changes: object,
@@ -266,7 +265,7 @@ def ticket_recall(
     return _ticket_change(
         ticket,
         [TicketStatus.CALLED, TicketStatus.PARKED],
-        "ticket_recalled",
+        events.TICKET_RECALLED,
         actor,
         now,
         status=TicketStatus.CALLED,
@@ -284,7 +283,7 @@ def ticket_park(
     return _ticket_change(
         ticket,
         [TicketStatus.CALLED, TicketStatus.SERVING],
-        "ticket_parked",
+        events.TICKET_PARKED,
         actor,
         now,
         status=TicketStatus.PARKED,
@@ -299,7 +298,7 @@ def ticket_start(
     return _ticket_change(
         ticket,
         [TicketStatus.CALLED],
-        "service_started",
+        events.SERVICE_STARTED,
         actor,
         now,
         status=TicketStatus.SERVING,
@@ -322,19 +321,19 @@ def ticket_finish(
     _ticket_change(
         ticket,
         [TicketStatus.SERVING],
-        "service_finished",
+        events.SERVICE_FINISHED,
         actor,
         now,
         status=TicketStatus.DONE,
         finished_at=now,
     )
     ticket.services_done.set(services_done)
-    _ticket_booking_status(ticket, BookingStatus.DONE, "booking_done", actor, now)
+    _ticket_booking_status(ticket, BookingStatus.DONE, events.BOOKING_DONE, actor, now)
     return ticket
 
 
 def _ticket_booking_status(
-    ticket: Ticket, status: str, activity: str, actor: User | None, now: dt.datetime
+    ticket: Ticket, status: str, activity: Activity, actor: User | None, now: dt.datetime
 ) -> None:
     """The appointment behind a ticket ends with it; the log gets the booking's event too,
     so the figures count a checked-in holder who did not answer the call as a no-show."""
@@ -354,13 +353,13 @@ def ticket_no_show(
     _ticket_change(
         ticket,
         [TicketStatus.CALLED, TicketStatus.PARKED],
-        "ticket_no_show",
+        events.TICKET_NO_SHOW,
         actor,
         now,
         status=TicketStatus.NO_SHOW,
         finished_at=now,
     )
-    _ticket_booking_status(ticket, BookingStatus.NO_SHOW, "booking_no_show", actor, now)
+    _ticket_booking_status(ticket, BookingStatus.NO_SHOW, events.BOOKING_NO_SHOW, actor, now)
     return ticket
 
 
@@ -380,7 +379,7 @@ def ticket_transfer(
     _ticket_change(
         ticket,
         [TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.PARKED],
-        "ticket_transferred",
+        events.TICKET_TRANSFERRED,
         actor,
         now,
         status=TicketStatus.WAITING,

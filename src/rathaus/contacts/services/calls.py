@@ -22,8 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from rathaus.contacts.models import CallRecord
+from rathaus.core.events import event_append
 from rathaus.core.models import OrgUnit, Tenant
-from rathaus.core.services import event_append
+
+from .. import events
 
 COLUMNS = ("call_id", "arrived", "answered", "ended", "abandoned", "queue", "agent")
 REQUIRED_COLUMNS = ("call_id", "arrived", "ended")
@@ -356,9 +358,8 @@ def call_records_import(
         ) from None
     event_append(
         tenant=tenant,
-        subject_kind="call_records",
-        subject_id=tenant.pk,
-        activity="call_records_imported",
+        activity=events.CALL_RECORDS_IMPORTED,
+        subject=tenant,
         actor=actor,
         org_unit=org_unit,
         channel="phone",

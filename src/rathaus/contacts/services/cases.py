@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -31,9 +31,11 @@ from rathaus.contacts.models import (
     overdue_q,
 )
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.events import Activity, Json, event_append
 from rathaus.core.keys import email_key, phone_key
 from rathaus.core.models import ForwardPolicy, OrgUnit, Tenant
-from rathaus.core.services import event_append
+
+from .. import events
 
 DEFAULT_HANDOVER_DAYS = 5
 
@@ -60,12 +62,13 @@ def _citizen_fields(citizen: dict[str, str] | None) -> dict[str, str]:
     return fields
 
 
-def case_event(case: Case, activity: str, actor: User | None, payload: dict[str, Any]) -> None:
+def case_event(
+    case: Case, activity: Activity, actor: User | None, payload: Mapping[str, Json]
+) -> None:
     event_append(
         tenant=case.tenant,
-        subject_kind="case",
-        subject_id=case.reference,
         activity=activity,
+        subject=case,
         actor=actor,
         org_unit=case.org_unit,
         channel=case.channel,
@@ -134,7 +137,7 @@ def case_create(
     case.save()
     case_event(
         case,
-        "case_created",
+        events.CASE_CREATED,
         actor,
         {
             "service": service.pk if service else None,
@@ -182,7 +185,8 @@ def case_set_status(
         case.answered_at = case.closed_at = None
     case.status = status
     case.save()
-    case_event(case, "case_reopened" if reopened else f"case_{status}", actor, payload)
+    activity = events.CASE_REOPENED if reopened else events.CASE_STATUS_SET[CaseStatus(status)]
+    case_event(case, activity, actor, payload)
     return case
 
 
@@ -194,7 +198,9 @@ def case_assign(*, cases: Iterable[Case], assignee: User | None, actor: User | N
             continue
         case.assignee = assignee
         case.save(update_fields=["assignee"])
-        case_event(case, "case_assigned", actor, {"assignee": assignee.pk if assignee else None})
+        case_event(
+            case, events.CASE_ASSIGNED, actor, {"assignee": assignee.pk if assignee else None}
+        )
         count += 1
     return count
 
@@ -227,7 +233,7 @@ def case_forward(
     case.save()
     case_event(
         case,
-        "case_forwarded",
+        events.CASE_FORWARDED,
         actor,
         {"from_unit": previous.pk, "to_unit": org_unit.pk, "deadline": case.deadline.isoformat()},
     )
@@ -249,7 +255,7 @@ def case_note_add(*, case: Case, body: str, actor: User | None) -> CaseMessage:
     message = CaseMessage.objects.create(
         tenant=case.tenant, case=case, kind=MessageKind.NOTE, author=actor, body=body.strip()
     )
-    case_event(case, "case_note_added", actor, {"message": message.pk})
+    case_event(case, events.CASE_NOTE_ADDED, actor, {"message": message.pk})
     return message
 
 
@@ -286,7 +292,7 @@ def reply_record(
         message_id=message_id,
     )
     medium = "email" if kind == MessageKind.EMAIL_OUT else "letter"
-    case_event(case, "case_replied", actor, {"message": message.pk, "medium": medium})
+    case_event(case, events.CASE_REPLIED, actor, {"message": message.pk, "medium": medium})
     target = CaseStatus.ANSWERED if answered else CaseStatus.WAITING
     if set_status and case.status != target:
         case_set_status(case=case, status=target, actor=actor)
@@ -306,7 +312,7 @@ def cases_escalate(*, tenant: Tenant, now: dt.datetime | None = None) -> list[Ca
     for case in overdue:
         case.escalated_at = now
         case.save(update_fields=["escalated_at"])
-        case_event(case, "case_escalated", None, {"deadline": case.deadline.isoformat()})
+        case_event(case, events.CASE_ESCALATED, None, {"deadline": case.deadline.isoformat()})
     return overdue
 
 
@@ -363,7 +369,7 @@ def case_attachment_add(*, case: Case, name: str, content: bytes, actor: User | 
     attachment = attachment_store(tenant=case.tenant, case=case, name=name, content=content)
     case_event(
         case,
-        "case_attachment_added",
+        events.CASE_ATTACHMENT_ADDED,
         actor,
         {"attachment": attachment.pk, "type": attachment.content_type},
     )

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rathaus.contacts import events
 from rathaus.contacts.models import (
     DELIVERED,
     OPEN_STATUSES,
@@ -98,7 +99,7 @@ def case_reply_sent(*, message: CaseMessage) -> CaseMessage:
     )
     message.delivery_attempts += 1
     message.save(update_fields=["delivery", "delivered_at", "delivery_error", "delivery_attempts"])
-    case_event(message.case, "case_reply_sent", None, {"message": message.pk})
+    case_event(message.case, events.CASE_REPLY_SENT, None, {"message": message.pk})
     _count_as_answer(message, None)
     return message
 
@@ -113,7 +114,7 @@ def case_reply_attempt_failed(*, message: CaseMessage, error: Exception, final: 
     if final:
         message.delivery = Delivery.FAILED
         fields.append("delivery")
-        case_event(message.case, "case_reply_failed", None, {"message": message.pk})
+        case_event(message.case, events.CASE_REPLY_FAILED, None, {"message": message.pk})
     message.save(update_fields=fields)
 
 
@@ -136,7 +137,7 @@ def case_reply_resend(*, case: Case, message: CaseMessage, actor: User | None) -
         raise ValidationError(_("The case has no e-mail address to reply to."))
     message.delivery = Delivery.QUEUED
     message.save(update_fields=["delivery"])
-    case_event(case, "case_reply_resent", actor, {"message": message.pk})
+    case_event(case, events.CASE_REPLY_RESENT, actor, {"message": message.pk})
     _queue(message)
     return message
 
@@ -149,6 +150,6 @@ def case_reply_mark_delivered(
     message = _changeable(message, case)
     message.delivery, message.delivered_at = Delivery.OTHER_WAY, timezone.now()
     message.save(update_fields=["delivery", "delivered_at"])
-    case_event(case, "case_reply_delivered_other_way", actor, {"message": message.pk})
+    case_event(case, events.CASE_REPLY_DELIVERED_OTHER_WAY, actor, {"message": message.pk})
     _count_as_answer(message, actor)
     return message

@@ -4,7 +4,7 @@ case) and the callbacks promised. Every write appends its events."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -16,8 +16,10 @@ from django.utils.translation import gettext as _
 from rathaus.catalog.models import Service
 from rathaus.contacts.models import Case, Channel, Contact, Direction, Outcome, Priority
 from rathaus.contacts.services.cases import _citizen_fields, case_create, case_event
+from rathaus.core.events import Activity, Json, event_build
 from rathaus.core.models import Event, OrgUnit, Tenant
-from rathaus.core.services import event_build
+
+from .. import events
 
 
 @transaction.atomic
@@ -46,7 +48,7 @@ def contact_start(
         summary=summary.strip(),
         **_citizen_fields(citizen),
     )
-    contact_event(contact, "contact_started", agent, timestamp=contact.started_at).save()
+    contact_event(contact, events.CONTACT_STARTED, agent, timestamp=contact.started_at).save()
     return contact
 
 
@@ -99,18 +101,17 @@ def _apply_outcome(
 
 def contact_event(
     contact: Contact,
-    activity: str,
+    activity: Activity,
     actor: User | None,
     *,
     timestamp: dt.datetime | None = None,
-    payload: dict[str, Any] | None = None,
+    payload: Mapping[str, Json] | None = None,
 ) -> Event:
     """An unsaved event about a contact: save it, or insert several with `bulk_create`."""
     return event_build(
         tenant=contact.tenant,
-        subject_kind="contact",
-        subject_id=contact.pk,
         activity=activity,
+        subject=contact,
         actor=actor,
         org_unit=contact.org_unit,
         channel=contact.channel,
@@ -123,7 +124,7 @@ def _finished_event(contact: Contact, services: Sequence[Service], actor: User |
     """`contact_finished` with outcome and handling time: the source of the KC's figures."""
     return contact_event(
         contact,
-        "contact_finished",
+        events.CONTACT_FINISHED,
         actor,
         timestamp=contact.ended_at,
         payload={
@@ -172,7 +173,7 @@ def contact_finish(
     contact.save()
     contact.services.set(services)
     if join_case is not None:
-        case_event(join_case, "case_contact_joined", actor, {"contact": contact.pk})
+        case_event(join_case, events.CASE_CONTACT_JOINED, actor, {"contact": contact.pk})
     _finished_event(contact, services, actor).save()
     return contact
 
@@ -227,7 +228,7 @@ def contact_record(
     contact.service_ids = [s.pk for s in services]
     Event.objects.bulk_create(
         [
-            contact_event(contact, "contact_started", actor, timestamp=contact.started_at),
+            contact_event(contact, events.CONTACT_STARTED, actor, timestamp=contact.started_at),
             _finished_event(contact, services, actor),
         ]
     )
@@ -240,5 +241,5 @@ def callback_done(*, contact: Contact, actor: User | None) -> Contact:
         raise ValidationError(_("There is no open callback on this contact."))
     contact.callback_done_at = timezone.now()
     contact.save(update_fields=["callback_done_at"])
-    contact_event(contact, "callback_done", actor, timestamp=contact.callback_done_at).save()
+    contact_event(contact, events.CALLBACK_DONE, actor, timestamp=contact.callback_done_at).save()
     return contact

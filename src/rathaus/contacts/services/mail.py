@@ -48,9 +48,11 @@ from rathaus.contacts.models import (
 )
 from rathaus.contacts.services.cases import attachment_store, case_set_status
 from rathaus.contacts.services.desk import contact_event, contact_start
+from rathaus.core.events import event_append
 from rathaus.core.models import OrgUnit, Tenant
-from rathaus.core.services import event_append
 from rathaus.core.tenancy import tenant_context
+
+from .. import events
 
 REFERENCE = re.compile(r"\[(\d{4}-\d{6})\]")
 AUTO_SUBJECT = re.compile(
@@ -215,9 +217,8 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
     if mail.is_auto_reply:
         event_append(
             tenant=tenant,
-            subject_kind="mail",
-            subject_id=mail.pk,
-            activity="mail_auto_reply_ignored",
+            activity=events.MAIL_AUTO_REPLY_IGNORED,
+            subject=mail,
             channel=Channel.EMAIL,
         )
         return mail
@@ -240,9 +241,8 @@ def _process(tenant: Tenant, raw: bytes, source: str) -> InboundMail:
         )
         event_append(
             tenant=tenant,
-            subject_kind="case",
-            subject_id=case.reference,
-            activity="case_mail_received",
+            activity=events.CASE_MAIL_RECEIVED,
+            subject=case,
             org_unit=case.org_unit,
             channel=Channel.EMAIL,
             payload={"mail": mail.pk},
@@ -291,9 +291,8 @@ def _quarantine(tenant: Tenant, raw: bytes, source: str, error: str) -> Quaranti
     )
     event_append(
         tenant=tenant,
-        subject_kind="mail",
-        subject_id=f"q{quarantined.pk}",
-        activity="mail_quarantined",
+        activity=events.MAIL_QUARANTINED,
+        subject=quarantined,
         channel=Channel.EMAIL,
     )
     return quarantined
@@ -366,7 +365,7 @@ def mail_contact_take(*, contact: Contact, agent: User) -> Contact:
         raise ValidationError(_("Someone else has already taken this e-mail."))
     taken.agent = agent
     taken.save(update_fields=["agent"])
-    contact_event(taken, "contact_taken", agent).save()
+    contact_event(taken, events.CONTACT_TAKEN, agent).save()
     return taken
 
 
@@ -377,9 +376,8 @@ def quarantine_resolve(*, mail: QuarantinedMail, actor: User) -> None:
     mail.save(update_fields=["resolved_at", "resolved_by"])
     event_append(
         tenant=mail.tenant,
-        subject_kind="mail",
-        subject_id=f"q{mail.pk}",
-        activity="mail_quarantine_resolved",
+        activity=events.MAIL_QUARANTINE_RESOLVED,
+        subject=mail,
         actor=actor,
     )
 
@@ -392,9 +390,8 @@ def mailbox_save(*, mailbox: Mailbox, actor: User) -> Mailbox:
     mailbox.save()
     event_append(
         tenant=mailbox.tenant,
-        subject_kind="mailbox",
-        subject_id=mailbox.pk,
-        activity="mailbox_created" if created else "mailbox_changed",
+        activity=events.MAILBOX_CREATED if created else events.MAILBOX_CHANGED,
+        subject=mailbox,
         actor=actor,
         payload={"host": mailbox.host, "active": mailbox.active},
     )

@@ -33,7 +33,7 @@ from rathaus.core.exports import csv_response
 from rathaus.core.models import AccessAction, Membership, Role
 from rathaus.core.paging import PAGE_SIZE, paged
 from rathaus.core.permissions import has_role, role_required
-from rathaus.core.selectors import events_of_subject, units_visible_to
+from rathaus.core.selectors import events_of, units_visible_to
 
 CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
 
@@ -179,7 +179,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "messages_": case.messages.select_related("author", "case"),
             "attachments": case.attachments.order_by("created_at"),
             "contacts": case.contacts.select_related("agent").order_by("started_at"),
-            "events": events_of_subject("case", case.reference),
+            "events": events_of(case),
             "status_form": StatusForm(initial={"status": case.status}),
             "next_statuses": sorted(services.TRANSITIONS.get(case.status, set())),
             "assign_form": AssignForm(

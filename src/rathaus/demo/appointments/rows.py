@@ -8,6 +8,21 @@ from typing import Any
 
 from django.db import transaction
 
+from rathaus.appointments.events import (
+    BOOKING_CANCELLED,
+    BOOKING_CHECKED_IN,
+    BOOKING_CONFIRMED,
+    BOOKING_DONE,
+    BOOKING_EXPIRED,
+    BOOKING_HELD,
+    BOOKING_NO_SHOW,
+    SERVICE_FINISHED,
+    SERVICE_STARTED,
+    TICKET_CALLED,
+    TICKET_ISSUED,
+    TICKET_NO_SHOW,
+    TICKET_RECALLED,
+)
 from rathaus.appointments.models import (
     Booking,
     BookingItem,
@@ -16,8 +31,8 @@ from rathaus.appointments.models import (
     Ticket,
     TicketStatus,
 )
+from rathaus.core.events import Activity, Json, event_build
 from rathaus.core.models import Event
-from rathaus.core.services import event_build
 
 from .offices import _Office
 from .specs import BATCH, _Context
@@ -66,25 +81,24 @@ def _booking_events(ctx: _Context, office: _Office, plan: _Plan) -> list[Event]:
         "services": sorted(s for s, _q in plan.items),
     }
 
-    def event(activity: str, at: dt.datetime) -> Event:
-        return event_build(tenant=ctx.tenant, subject_kind="booking", subject_id=booking.pk,
-                           activity=activity, channel=booking.channel, timestamp=at,
-                           payload=payload)  # fmt: skip
+    def event(activity: Activity, at: dt.datetime) -> Event:
+        return event_build(tenant=ctx.tenant, activity=activity, subject=booking,
+                           channel=booking.channel, timestamp=at, payload=payload)  # fmt: skip
 
     if booking.channel == "online":
-        events = [event("booking_held", booking.created_at)]
+        events = [event(BOOKING_HELD, booking.created_at)]
         if booking.status == BookingStatus.EXPIRED:
-            return events + [event("booking_expired", booking.created_at + ctx.expire_after)]
-        events.append(event("booking_confirmed", _at(booking.confirmed_at)))
+            return events + [event(BOOKING_EXPIRED, booking.created_at + ctx.expire_after)]
+        events.append(event(BOOKING_CONFIRMED, _at(booking.confirmed_at)))
     else:
-        events = [event("booking_confirmed", booking.created_at)]
+        events = [event(BOOKING_CONFIRMED, booking.created_at)]
     if booking.status == BookingStatus.CANCELLED:
-        events.append(event("booking_cancelled", _at(booking.cancelled_at)))
+        events.append(event(BOOKING_CANCELLED, _at(booking.cancelled_at)))
     elif booking.status == BookingStatus.NO_SHOW:
-        events.append(event("booking_no_show", booking.start + ctx.no_show_grace))
+        events.append(event(BOOKING_NO_SHOW, booking.start + ctx.no_show_grace))
     elif plan.visit is not None:
-        events.append(event("booking_checked_in", plan.visit.ticket.arrived_at))
-        events.append(event("booking_done", _at(plan.visit.ticket.finished_at)))
+        events.append(event(BOOKING_CHECKED_IN, plan.visit.ticket.arrived_at))
+        events.append(event(BOOKING_DONE, _at(plan.visit.ticket.finished_at)))
     return events
 
 
@@ -94,15 +108,16 @@ def _ticket_events(ctx: _Context, office: _Office, visit: _Visit) -> list[Event]
     counter = office.counters[visit.counter].name
     actor = office.staff[visit.counter % len(office.staff)]
 
-    def event(activity: str, at: dt.datetime, payload: dict[str, Any], who: Any = actor) -> Event:
-        return event_build(tenant=ctx.tenant, subject_kind="ticket", subject_id=ticket.pk,
-                           activity=activity, actor=who, channel="counter", timestamp=at,
-                           payload=payload)  # fmt: skip
+    def event(
+        activity: Activity, at: dt.datetime, payload: dict[str, Json], who: Any = actor
+    ) -> Event:
+        return event_build(tenant=ctx.tenant, activity=activity, subject=ticket, actor=who,
+                           channel="counter", timestamp=at, payload=payload)  # fmt: skip
 
     booking = ticket.booking
     events = [
         event(
-            "ticket_issued",
+            TICKET_ISSUED,
             ticket.arrived_at,
             {
                 "location": where,
@@ -116,15 +131,15 @@ def _ticket_events(ctx: _Context, office: _Office, visit: _Visit) -> list[Event]
             },
             None,
         ),
-        event("ticket_called", _at(ticket.called_at), {"location": where, "counter": counter}),
+        event(TICKET_CALLED, _at(ticket.called_at), {"location": where, "counter": counter}),
     ]
     at_counter = {"location": where, "counter": counter}
     if ticket.status == TicketStatus.NO_SHOW:
-        events.append(event("ticket_recalled", _at(visit.recalled), at_counter))
-        events.append(event("ticket_no_show", _at(ticket.finished_at), at_counter))
+        events.append(event(TICKET_RECALLED, _at(visit.recalled), at_counter))
+        events.append(event(TICKET_NO_SHOW, _at(ticket.finished_at), at_counter))
         return events
-    events.append(event("service_started", _at(ticket.started_at), at_counter))
-    events.append(event("service_finished", _at(ticket.finished_at), at_counter))
+    events.append(event(SERVICE_STARTED, _at(ticket.started_at), at_counter))
+    events.append(event(SERVICE_FINISHED, _at(ticket.finished_at), at_counter))
     return events
 
 
