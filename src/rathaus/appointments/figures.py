@@ -1,7 +1,7 @@
 """Waiting-time figures of the citizen offices, computed from the event log.
 
 Every figure comes from the `core.Event` rows the appointment services append (see
-`services.py`): a visit is a ticket, from `ticket_issued` over the first `ticket_called` and
+`events.py` and `services/`): a visit is a ticket, from `ticket_issued` over the first `ticket_called` and
 `service_started` to `service_finished`; appointments count as due with `booking_checked_in`
 or `booking_no_show`, and a checked-in appointment whose holder did not answer the call has a
 `booking_no_show` too. Only slot utilisation and the lead time to the next free appointment

@@ -54,7 +54,7 @@ def free_q(now: dt.datetime) -> Q:
 
 
 # `free_q` written out for the two statements of a booking rush in plain SQL
-# (`selectors.hold_outlook`, `services._take_seat`); its parameters are `now` twice.
+# (`selectors.hold_outlook`, `services.sql._take_seat`); its parameters are `now` twice.
 # `test_sold_out_follows_the_free_rule` holds the two together.
 FREE_SQL = "(booking_id IS NULL OR held_until < %s) AND (free_from IS NULL OR free_from <= %s)"
 

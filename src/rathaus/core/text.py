@@ -82,7 +82,7 @@ class _TextRenderer(HTMLParser):
 
 
 def html_to_text(value: Any) -> str:
-    """Sanitise DLDB HTML with nh3 (basic tags only) and render it as plain text."""
+    """Sanitise imported HTML with nh3 (basic tags only) and render it as plain text."""
     if not isinstance(value, str) or not value.strip():
         return ""
     safe = nh3.clean(
