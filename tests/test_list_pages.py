@@ -23,6 +23,7 @@ from rathaus.contacts.services import mail as inbound
 from rathaus.core.models import Role
 from rathaus.core.services import personal_data_accessed
 from tests.appointments.conftest import MONDAY, at, build_office
+from tests.appointments.helpers import book
 
 counter = itertools.count(1)
 
@@ -99,13 +100,8 @@ def _quarantined(world, office):
 
 def _booking(world, office):
     n = next(counter)
-    return appointment_services.booking_hold(
-        request=office.request((office.certificate, 1)),
-        start=at(MONDAY + dt.timedelta(days=1), 8) + dt.timedelta(minutes=10 * (n % 20)),
-        name="Erika Muster",
-        email=f"erika{n}@example.org",
-        channel="internal",
-    )
+    start = at(MONDAY + dt.timedelta(days=1), 8) + dt.timedelta(minutes=10 * (n % 20))
+    return book(office, start, email=f"erika{n}@example.org")
 
 
 def _bookings(world, office):
