@@ -82,6 +82,15 @@ def tasks_run_at_once(settings):
 
 
 @pytest.fixture(autouse=True)
+def sessions_outlast_the_clock(settings):
+    # Tests log in and then travel the clock by hours or weeks (a Monday ahead, a whole
+    # working day); the session limits have their own test (tests/core/test_security.py).
+    settings.RATHAUS_SESSION_IDLE_MINUTES = 10**7
+    settings.RATHAUS_SESSION_MAX_HOURS = 10**6
+    settings.SESSION_COOKIE_AGE = 10**9
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

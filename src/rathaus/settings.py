@@ -79,12 +79,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "rathaus.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "rathaus.core.security.PrivateResponseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "rathaus.core.security.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -190,6 +192,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("RATHAUS_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = "Lax"
+# A staff session ends after this long without a request, and after the lifetime in any case
+# (core.security.SessionLimitsMiddleware); the cookie itself lasts no longer than that.
+RATHAUS_SESSION_IDLE_MINUTES = env_int("RATHAUS_SESSION_IDLE_MINUTES", 30, minimum=1)
+RATHAUS_SESSION_MAX_HOURS = env_int("RATHAUS_SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = RATHAUS_SESSION_MAX_HOURS * 3600
+# Browser features the pages may use: the kiosk reads booking codes with its own camera.
+PERMISSIONS_POLICY = env_str(
+    "RATHAUS_PERMISSIONS_POLICY",
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=()",
+)
 SECURE_HSTS_SECONDS = env_int("RATHAUS_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
