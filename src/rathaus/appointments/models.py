@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,6 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.models import Tenant, TenantOwned
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class BookingChannel(models.TextChoices):
@@ -38,7 +42,7 @@ CHANNEL_SLOTS: dict[str, list[str]] = {
 
 
 def _bounded(
-    default: int, low: int, high: int, label: str, help_text: str = ""
+    default: int, low: int, high: int, label: StrOrPromise, help_text: StrOrPromise = ""
 ) -> models.PositiveIntegerField:
     """A number setting of the policy (minutes, days, counts) with its default and range."""
     return models.PositiveIntegerField(

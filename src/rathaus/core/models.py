@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, NoReturn, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -91,7 +91,7 @@ class TenantOwned(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, verbose_name=_("tenant"))
 
-    objects = ScopedManager(tenant="tenant")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(tenant="tenant")
 
     class Meta:
         abstract = True
@@ -201,7 +201,7 @@ class EventQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("Events are append-only.")
 
-    def delete(self) -> Any:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("Events are append-only.")
 
     def bulk_update(self, *args: Any, **kwargs: Any) -> int:
@@ -225,7 +225,7 @@ class Event(TenantOwned):
     channel = models.CharField(max_length=20, blank=True)
     payload = models.JSONField(default=dict, blank=True)
 
-    objects = ScopedManager(
+    objects: ClassVar[models.Manager[Event]] = ScopedManager(
         tenant="tenant", _manager_class=models.Manager.from_queryset(EventQuerySet)
     )
 
