@@ -61,6 +61,13 @@ class WithinYears:
         )
 
 
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    """The form's field `name`, which is a model choice field, to set its queryset per request."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    return field
+
+
 def limit_dates(form: forms.BaseForm, *, past: int, future: int, fields: list[str]) -> None:
     """Give date and datetime fields of a form a range around today: the validator, and
     `min`/`max` on the input so that the browser's date picker offers the same range.
@@ -83,7 +90,7 @@ def limit_dates(form: forms.BaseForm, *, past: int, future: int, fields: list[st
 class LoginForm(AuthenticationForm):
     """The standard login form; axes needs the request, which AuthenticationForm passes on."""
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update(
             {"autocomplete": "username", "class": "kern-form-input__input"}
@@ -109,6 +116,8 @@ class AccessLogFilter(forms.Form):
 
     def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subject_kind"].choices = [("", _("All"))] + [(k, k) for k in kinds]
+        subject_kind = self.fields["subject_kind"]
+        assert isinstance(subject_kind, forms.ChoiceField)
+        subject_kind.choices = [("", _("All"))] + [(k, k) for k in kinds]
         for field in self.fields.values():
             field.widget.attrs["class"] = "kern-form-input__input"

@@ -27,7 +27,7 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: TenantRequest) -> HttpResponse:  # type: ignore[override]
+    def __call__(self, request: TenantRequest) -> HttpResponse:
         request.tenant = None
         request.tenants = []
         request.memberships = []

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
+from rathaus.core.http import TenantRequest
 from rathaus.core.models import Role
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R", bound=HttpResponseBase)
 
 
 def has_role(request: HttpRequest, *roles: str) -> bool:
     return bool(getattr(request, "roles", set()) & set(roles))
 
 
-def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def tenant_required(
+    view: Callable[Concatenate[TenantRequest, _P], _R],
+) -> Callable[Concatenate[TenantRequest, _P], _R]:
     """Signed in and member of a tenant (which the middleware has entered)."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: TenantRequest, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if getattr(request, "tenant", None) is None:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -32,11 +38,16 @@ def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 def role_required(
     *roles: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+) -> Callable[
+    [Callable[Concatenate[TenantRequest, _P], _R]],
+    Callable[Concatenate[TenantRequest, _P], _R],
+]:
+    def decorator(
+        view: Callable[Concatenate[TenantRequest, _P], _R],
+    ) -> Callable[Concatenate[TenantRequest, _P], _R]:
         @tenant_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: TenantRequest, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             if not has_role(request, *roles, Role.TENANT_ADMIN):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
