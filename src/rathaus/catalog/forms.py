@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from rathaus.catalog.models import Article, Service
-from rathaus.core.forms import limit_dates
+from rathaus.core.forms import limit_dates, model_choice_field
 from rathaus.core.models import OrgUnit
 
 INPUT = {"class": "kern-form-input__input"}
@@ -35,11 +35,11 @@ class ServiceForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Querysets are evaluated inside the request's tenant scope, so only own units/services appear.
-        self.fields["org_unit"].queryset = OrgUnit.objects.order_by("path")
+        model_choice_field(self, "org_unit").queryset = OrgUnit.objects.order_by("path")
         combinable = Service.objects.order_by("name")
         if self.instance.pk:
             combinable = combinable.exclude(pk=self.instance.pk)
-        self.fields["combinable"].queryset = combinable
+        model_choice_field(self, "combinable").queryset = combinable
         self.fields["combinable"].required = False
         limit_dates(self, past=50, future=50, fields=["valid_from", "valid_to"])
         for name, field in self.fields.items():
@@ -55,7 +55,7 @@ class ServiceForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("bookable") and not data.get("duration_minutes"):
             self.add_error(
                 "duration_minutes", _("A bookable service needs an appointment duration.")
@@ -72,7 +72,7 @@ class ArticleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = Service.objects.order_by("name")
+        model_choice_field(self, "services").queryset = Service.objects.order_by("name")
         self.fields["services"].required = False
         limit_dates(self, past=10, future=10, fields=["review_by"])
         self.fields["question"].widget.attrs.update(INPUT)

@@ -150,7 +150,7 @@ class _KindIndex:
 
     def scores(self, query_words: list[list[dict[str, float]]]) -> np.ndarray:
         """BM25 per document: for each query word the best of its readings, summed."""
-        cache: dict[str, np.ndarray] = {}
+        cache: dict[str, np.ndarray | None] = {}
 
         def token_scores(token: str) -> np.ndarray | None:
             if token not in cache:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 from django.contrib import messages
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,6 +16,7 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.forms import ArticleForm, ServiceForm
 from rathaus.catalog.models import Article, Service, ServiceStatus
 from rathaus.core.exports import csv_response
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant
 from rathaus.core.models import OrgUnit, Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import has_role, role_required, tenant_required
@@ -24,25 +25,25 @@ from rathaus.core.selectors import events_of
 EDITOR = Role.KNOWLEDGE_EDITOR
 
 
-def _is_editor(request: HttpRequest) -> bool:
+def _is_editor(request: TenantRequest) -> bool:
     return has_role(request, EDITOR, Role.TENANT_ADMIN)
 
 
 @tenant_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: TenantRequest) -> HttpResponse:
     """The desk: search as you type; the top service's key facts appear at once."""
     query = request.GET.get("q", "").strip()[:200]
-    hits = selectors.catalog_search(request.tenant, query) if query else []  # type: ignore[attr-defined]
+    hits = selectors.catalog_search(active_tenant(request), query) if query else []
     picked = request.GET.get("pick", "")
     selected = next((h for h in hits if f"{h.kind}-{h.obj.pk}" == picked), None)
     if selected is None:
         selected = next((h for h in hits if h.kind == "service"), hits[0] if hits else None)
     context = {"q": query, "hits": hits, "selected": selected}
-    template = "catalog/partials/desk_results.html" if request.htmx else "catalog/search.html"  # type: ignore[attr-defined]
+    template = "catalog/partials/desk_results.html" if request.htmx else "catalog/search.html"
     return render(request, template, context)
 
 
-def _filtered_services(request: HttpRequest) -> tuple[object, dict[str, str]]:
+def _filtered_services(request: TenantRequest) -> tuple[QuerySet[Service], dict[str, str]]:
     params = {
         k: request.GET.get(k, "").strip() for k in ("q", "status", "unit", "bookable", "sort")
     }
@@ -70,7 +71,7 @@ def _filtered_services(request: HttpRequest) -> tuple[object, dict[str, str]]:
 
 
 @tenant_required
-def service_list(request: HttpRequest) -> HttpResponse:
+def service_list(request: TenantRequest) -> HttpResponse:
     services, params = _filtered_services(request)
     if request.GET.get("format") == "csv":
         return _services_csv(services)
@@ -87,13 +88,13 @@ def service_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _services_csv(services: object) -> HttpResponse:
+def _services_csv(services: QuerySet[Service]) -> HttpResponse:
     response, writer = csv_response("leistungen.csv")
     writer.writerow(
         [_("Name"), _("LeiKa key"), _("Status"), _("Responsible unit"), _("KC can answer"),
          _("Hand-over deadline (working days)"), _("Bookable"), _("Duration (minutes)"), _("Fees")]
     )  # fmt: skip
-    for s in services:  # type: ignore[attr-defined]
+    for s in services:
         writer.writerow(
             [s.name, s.leika_key, s.get_status_display(), s.org_unit.name if s.org_unit else "",
              _("yes") if s.kc_can_answer else _("no"), s.handover_days, _("yes") if s.bookable else _("no"),
@@ -103,7 +104,7 @@ def _services_csv(services: object) -> HttpResponse:
 
 
 @tenant_required
-def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def service_detail(request: TenantRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(Service.objects.select_related("org_unit"), pk=pk)
     return render(
         request,
@@ -119,7 +120,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(EDITOR)
-def service_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def service_edit(request: TenantRequest, pk: int | None = None) -> HttpResponse:
     service = get_object_or_404(Service, pk=pk) if pk else None
     # The form validates a copy: ModelForm writes cleaned data onto its instance, and the
     # service must see the unchanged row to know which fields really changed.
@@ -129,15 +130,15 @@ def service_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         combinable = data.pop("combinable")
         if service is None:
             service = catalog_services.service_create(
-                tenant=request.tenant,
-                actor=request.user,
+                tenant=active_tenant(request),
+                actor=acting_staff(request),
                 combinable=combinable,
-                **data,  # type: ignore[attr-defined]
+                **data,
             )
             messages.success(request, _("The service was created as a draft."))
         else:
             catalog_services.service_update(
-                service=service, actor=request.user, combinable=combinable, **data
+                service=service, actor=acting_staff(request), combinable=combinable, **data
             )
             messages.success(request, _("The service was saved."))
         return redirect("catalog:service_detail", pk=service.pk)
@@ -146,20 +147,22 @@ def service_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_POST
-def service_status(request: HttpRequest, pk: int) -> HttpResponse:
+def service_status(request: TenantRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(Service, pk=pk)
     status = request.POST.get("status", "")
     if status not in ServiceStatus.values:
         messages.error(request, _("Unknown status."))
     else:
-        catalog_services.service_set_status(service=service, status=status, actor=request.user)
+        catalog_services.service_set_status(
+            service=service, status=status, actor=acting_staff(request)
+        )
         messages.success(
             request, _("Status changed to %(status)s.") % {"status": ServiceStatus(status).label}
         )
     return redirect("catalog:service_detail", pk=service.pk)
 
 
-def _filtered_articles(request: HttpRequest) -> tuple[object, dict[str, str]]:
+def _filtered_articles(request: TenantRequest) -> tuple[QuerySet[Article], dict[str, str]]:
     params = {k: request.GET.get(k, "").strip() for k in ("q", "state", "sort")}
     articles = Article.objects.select_related("owner")
     if params["q"]:
@@ -184,7 +187,7 @@ def _filtered_articles(request: HttpRequest) -> tuple[object, dict[str, str]]:
 
 
 @tenant_required
-def article_list(request: HttpRequest) -> HttpResponse:
+def article_list(request: TenantRequest) -> HttpResponse:
     articles, params = _filtered_articles(request)
     return render(
         request,
@@ -198,14 +201,14 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(EDITOR)
-def article_review(request: HttpRequest) -> HttpResponse:
+def article_review(request: TenantRequest) -> HttpResponse:
     return render(
         request, "catalog/article_review.html", paged(request, selectors.articles_due_for_review())
     )
 
 
 @tenant_required
-def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def article_detail(request: TenantRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article.objects.select_related("owner"), pk=pk)
     return render(
         request,
@@ -220,7 +223,7 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(EDITOR)
-def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def article_edit(request: TenantRequest, pk: int | None = None) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk) if pk else None
     form = ArticleForm(request.POST or None, instance=copy.copy(article))
     if request.method == "POST" and form.is_valid():
@@ -228,15 +231,15 @@ def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         services = data.pop("services")
         if article is None:
             article = catalog_services.article_create(
-                tenant=request.tenant,
-                actor=request.user,
+                tenant=active_tenant(request),
+                actor=acting_staff(request),
                 services=services,
-                **data,  # type: ignore[attr-defined]
+                **data,
             )
             messages.success(request, _("The article was created as a draft."))
         else:
             catalog_services.article_update(
-                article=article, actor=request.user, services=services, **data
+                article=article, actor=acting_staff(request), services=services, **data
             )
             messages.success(request, _("The article was saved."))
         return redirect("catalog:article_detail", pk=article.pk)
@@ -245,17 +248,21 @@ def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @role_required(EDITOR)
 @require_POST
-def article_state(request: HttpRequest, pk: int) -> HttpResponse:
+def article_state(request: TenantRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     action = request.POST.get("action", "")
     if action == "publish":
-        catalog_services.article_publish(article=article, published=True, actor=request.user)
+        catalog_services.article_publish(
+            article=article, published=True, actor=acting_staff(request)
+        )
         messages.success(request, _("The article is published."))
     elif action == "unpublish":
-        catalog_services.article_publish(article=article, published=False, actor=request.user)
+        catalog_services.article_publish(
+            article=article, published=False, actor=acting_staff(request)
+        )
         messages.success(request, _("The article is no longer published."))
     elif action == "retire":
-        catalog_services.article_retire(article=article, actor=request.user)
+        catalog_services.article_retire(article=article, actor=acting_staff(request))
         messages.success(request, _("The article was retired."))
     else:
         messages.error(request, _("Unknown action."))
