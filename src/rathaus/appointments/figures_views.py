@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location
 from rathaus.core.exports import csv_response
-from rathaus.core.forms import limit_dates
+from rathaus.core.forms import limit_dates, model_choice_field
+from rathaus.core.http import TenantRequest
 from rathaus.core.models import Role
 from rathaus.core.permissions import has_role, role_required
 
@@ -60,11 +61,11 @@ class FiguresForm(forms.Form):
         self, *args: Any, locations: QuerySet[Location], everything: bool = True, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["location"]
-        field.queryset = locations  # type: ignore[attr-defined]
+        field = model_choice_field(self, "location")
+        field.queryset = locations
         if not everything:  # the sum over all offices would include others' offices
             field.required = True
-            field.empty_label = None  # type: ignore[attr-defined]
+            field.empty_label = None
         limit_dates(self, past=10, future=1, fields=["first", "last"])
 
     def clean(self) -> dict[str, Any]:
@@ -80,7 +81,7 @@ class FiguresForm(forms.Form):
         return data
 
 
-def _query(request: HttpRequest) -> dict[str, str]:
+def _query(request: TenantRequest) -> dict[str, str]:
     """The filters from the address, with the defaults (last 30 days, 15 minutes) filled in."""
     today = timezone.localdate()
     data = {
@@ -93,22 +94,22 @@ def _query(request: HttpRequest) -> dict[str, str]:
     return data
 
 
-def _location_or_404(request: HttpRequest, value: str) -> Location | None:
+def _location_or_404(request: TenantRequest, value: str) -> Location | None:
     """Another tenant's location id is a 404 like any unknown id (the scope hides it)."""
     if not value:
         return None
     if not value.isdigit():
         raise Http404
-    return get_object_or_404(Location, pk=int(value), tenant=request.tenant)  # type: ignore[attr-defined]
+    return get_object_or_404(Location, pk=int(value), tenant=request.tenant)
 
 
-def _sees_every_office(request: HttpRequest) -> bool:
+def _sees_every_office(request: TenantRequest) -> bool:
     # Controllers need the whole picture; the figures hold no personal data.
     return has_role(request, Role.CONTROLLER, Role.TENANT_ADMIN)
 
 
 @role_required(*FIGURE_ROLES)
-def figures(request: HttpRequest) -> HttpResponse:
+def figures(request: TenantRequest) -> HttpResponse:
     data = _query(request)
     offices = selectors.office_locations()
     sees_all = _sees_every_office(request)
@@ -129,7 +130,7 @@ def figures(request: HttpRequest) -> HttpResponse:
             request, "appointments/figures/dashboard.html", {"form": form, "figures": None}
         )
     filters = {
-        "tenant": request.tenant,  # type: ignore[attr-defined]
+        "tenant": request.tenant,
         "location": location,
         "first": form.cleaned_data["first"],
         "last": form.cleaned_data["last"],

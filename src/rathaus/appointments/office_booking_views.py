@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from rathaus.catalog.models import Location
 from rathaus.core.access import access_logged
 from rathaus.core.exports import csv_response
+from rathaus.core.http import TenantRequest, acting_staff
 from rathaus.core.models import AccessAction
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
@@ -37,7 +38,6 @@ from .office_forms import (
     PhoneRequestForm,
     PlanForm,
 )
-from .office_views import acting_staff
 from .permissions import (
     OFFICE_ROLES,
     chosen_location_check,
@@ -51,7 +51,7 @@ from .rules import MAIL_KINDS, mail_still_fits
 
 
 @role_required(*OFFICE_ROLES)
-def phone_booking(request: HttpRequest) -> HttpResponse:
+def phone_booking(request: TenantRequest) -> HttpResponse:
     """Book for a caller in three steps on one page: what and where → day → time and name.
 
     The choices travel in the query string, so every step is a plain link or GET form; only
@@ -110,7 +110,7 @@ def phone_booking(request: HttpRequest) -> HttpResponse:
     return render(request, "appointments/office/phone.html", context)
 
 
-def _with_day(request: HttpRequest, day: dt.date) -> str:
+def _with_day(request: TenantRequest, day: dt.date) -> str:
     query = request.GET.copy()
     query["day"] = day.isoformat()
     return f"?{query.urlencode()}"
@@ -125,7 +125,7 @@ def _plan_url(location: Location, day: dt.date) -> str:
 
 
 @role_required(*OFFICE_ROLES)
-def day_plan(request: HttpRequest) -> HttpResponse:
+def day_plan(request: TenantRequest) -> HttpResponse:
     chosen_location_check(request, request.GET.get("location"))
     locations = workable_locations(request, among=selectors.office_locations())
     first = locations.first()
@@ -177,7 +177,7 @@ def _day_plan_csv(location: Location, day: dt.date, bookings: QuerySet[Booking])
 
 
 @role_required(*OFFICE_ROLES)
-def booking_search(request: HttpRequest) -> HttpResponse:
+def booking_search(request: TenantRequest) -> HttpResponse:
     """A citizen on the phone reads out the booking code: straight to the booking. Without the
     code (the mail is lost), their name, e-mail address or phone number lists the matches."""
     form = BookingSearchForm(request.GET or None)
@@ -194,7 +194,7 @@ def booking_search(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*OFFICE_ROLES)
-def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def booking_detail(request: TenantRequest, pk: int) -> HttpResponse:
     """One appointment with everything that happened to it (the audit trail)."""
     booking = get_object_or_404(
         Booking.objects.select_related("location", "created_by").prefetch_related(
@@ -223,7 +223,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*OFFICE_ROLES)
 @require_POST
-def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def booking_cancel(request: TenantRequest, pk: int) -> HttpResponse:
     booking: Booking = get_object_or_404(Booking.objects.select_related("location"), pk=pk)
     location_check(request, booking.location_id)
     try:
@@ -241,7 +241,7 @@ MAILS_PER_PAGE = 50
 
 
 @role_required(*OFFICE_ROLES)
-def undelivered_mails(request: HttpRequest) -> HttpResponse:
+def undelivered_mails(request: TenantRequest) -> HttpResponse:
     """Appointment e-mails that could not be delivered after every retry: the citizen has no
     confirmation link or confirmation. Staff send them again or call the citizen."""
     chosen_location_check(request, request.GET.get("location"))
@@ -261,14 +261,14 @@ def undelivered_mails(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OFFICE_ROLES)
 @require_POST
-def mail_resend(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+def mail_resend(request: TenantRequest, pk: int, kind: str) -> HttpResponse:
     if kind not in MAIL_KINDS:
         raise Http404
     booking: Booking = get_object_or_404(Booking, pk=pk)
     location_check(request, booking.location_id)
     form = MailResendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["email"]))
+        messages.error(request, " ".join(map(str, form.errors["email"])))
     else:
         try:
             services.booking_mail_resend(

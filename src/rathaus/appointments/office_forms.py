@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from rathaus.catalog.models import Location, Service
-from rathaus.core.forms import limit_dates
+from rathaus.core.forms import limit_dates, model_choice_field
 
 from .models import Counter, OfferedService
 from .rules import BOOKABLE_DAYS
@@ -25,9 +25,7 @@ INPUT = "kern-form-input__input"
 
 
 def _set_queryset(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
-    field = form.fields[name]
-    assert isinstance(field, forms.ModelChoiceField)
-    field.queryset = queryset
+    model_choice_field(form, name).queryset = queryset
 
 
 def _style(form: forms.Form) -> None:
@@ -148,8 +146,9 @@ class MailFilterForm(forms.Form):
 
     def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_queryset(self, "location", locations)
-        self.fields["location"].empty_label = _("All locations")
+        field = model_choice_field(self, "location")
+        field.queryset = locations
+        field.empty_label = _("All locations")
         _style(self)
 
 

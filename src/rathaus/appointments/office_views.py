@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
+from rathaus.core.http import TenantRequest, acting_staff
 from rathaus.core.models import Tenant
 from rathaus.core.permissions import role_required
 from rathaus.core.tenancy import tenant_context
@@ -55,12 +56,6 @@ from .tickets import render_ticket, wait_minutes
 SESSION_COUNTER = "appointments.counter"
 DEVICE_PURPOSES = ("kiosk", "display")
 TICKET_ACTIONS = ("recall", "start", "park", "no_show", "finish", "transfer")
-
-
-def acting_staff(request: HttpRequest) -> User:
-    """The signed-in staff member (the views are behind `role_required`)."""
-    assert isinstance(request.user, User)
-    return request.user
 
 
 # --- signed device links -------------------------------------------------------------------
@@ -265,7 +260,7 @@ def display_calls(request: HttpRequest, location: Location, token: str) -> HttpR
 
 
 @role_required(*OFFICE_ROLES)
-def office(request: HttpRequest) -> HttpResponse:
+def office(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "appointments/office/home.html",
@@ -283,7 +278,7 @@ def office(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*OFFICE_ROLES)
-def office_location(request: HttpRequest, pk: int) -> HttpResponse:
+def office_location(request: TenantRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
     location_check(request, location.pk)
     staff = acting_staff(request)
@@ -305,7 +300,7 @@ def office_location(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*OFFICE_ROLES)
 @require_POST
-def device_links_renew(request: HttpRequest, pk: int) -> HttpResponse:
+def device_links_renew(request: TenantRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
     location_check(request, location.pk)
     services.device_key_renew(location=location, actor=acting_staff(request))
@@ -318,7 +313,7 @@ def device_links_renew(request: HttpRequest, pk: int) -> HttpResponse:
 # --- staff: counter screen -------------------------------------------------------------------
 
 
-def _session_counter(request: HttpRequest) -> Counter | None:
+def _session_counter(request: TenantRequest) -> Counter | None:
     pk = request.session.get(SESSION_COUNTER)
     if not pk:
         return None
@@ -377,9 +372,9 @@ def _service_choices(location: Location) -> QuerySet[Service]:
     return location.services.order_by("name")
 
 
-def _counter_response(request: HttpRequest, counter: Counter) -> HttpResponse:
+def _counter_response(request: TenantRequest, counter: Counter) -> HttpResponse:
     """htmx gets the fresh screen to swap in; a plain form post is redirected (POST+redirect)."""
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request, "appointments/office/partials/counter_screen.html", _counter_context(counter)
         )
@@ -387,7 +382,7 @@ def _counter_response(request: HttpRequest, counter: Counter) -> HttpResponse:
 
 
 @role_required(*OFFICE_ROLES)
-def counter(request: HttpRequest) -> HttpResponse:
+def counter(request: TenantRequest) -> HttpResponse:
     chosen = _session_counter(request)
     if chosen is None:
         return render(
@@ -395,7 +390,7 @@ def counter(request: HttpRequest) -> HttpResponse:
             "appointments/office/counter_choose.html",
             {"form": CounterChoiceForm(locations=workable_locations(request))},
         )
-    if request.htmx and request.GET.get("part") == "queue":  # type: ignore[attr-defined]
+    if request.htmx and request.GET.get("part") == "queue":
         policy = BookingPolicy.for_tenant(chosen.tenant)
         queue = _queue_context(chosen, policy, timezone.now())
         return render(request, "appointments/office/partials/counter_queue.html", queue)
@@ -409,7 +404,7 @@ def counter(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OFFICE_ROLES)
 @require_POST
-def counter_choose(request: HttpRequest) -> HttpResponse:
+def counter_choose(request: TenantRequest) -> HttpResponse:
     form = CounterChoiceForm(request.POST, locations=workable_locations(request))
     if not form.is_valid():
         return render(
@@ -419,7 +414,7 @@ def counter_choose(request: HttpRequest) -> HttpResponse:
     return redirect("appointments:counter")
 
 
-def _required_counter(request: HttpRequest) -> Counter:
+def _required_counter(request: TenantRequest) -> Counter:
     chosen = _session_counter(request)
     if chosen is None:
         raise Http404
@@ -428,7 +423,7 @@ def _required_counter(request: HttpRequest) -> Counter:
 
 @role_required(*OFFICE_ROLES)
 @require_POST
-def counter_next(request: HttpRequest) -> HttpResponse:
+def counter_next(request: TenantRequest) -> HttpResponse:
     chosen = _required_counter(request)
     ticket = services.ticket_call_next(counter=chosen, actor=acting_staff(request))
     if ticket is None:
@@ -440,7 +435,7 @@ def counter_next(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OFFICE_ROLES)
 @require_POST
-def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def ticket_action(request: TenantRequest, pk: int, action: str) -> HttpResponse:
     chosen = _required_counter(request)
     if action not in TICKET_ACTIONS:
         raise Http404
@@ -470,7 +465,7 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return _counter_response(request, chosen)
 
 
-def _ticket_step(request: HttpRequest, chosen: Counter, ticket: Ticket, action: str) -> None:
+def _ticket_step(request: TenantRequest, chosen: Counter, ticket: Ticket, action: str) -> None:
     """Run one counter step; raises `BookingError` with a message for the staff."""
     actor = acting_staff(request)
     done = {

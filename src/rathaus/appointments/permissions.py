@@ -15,21 +15,23 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
 
 from rathaus.catalog.models import Location
-from rathaus.core.models import OrgUnit, Role
+from rathaus.core.http import TenantRequest
+from rathaus.core.models import Membership, OrgUnit, Role
 from rathaus.core.permissions import has_role
 
 OFFICE_ROLES = (Role.OFFICE_STAFF, Role.TEAM_LEAD)  # tenant admins pass role_required anyway
 
 
-def _memberships(request: HttpRequest, roles: Iterable[str]) -> list:
+def _memberships(request: TenantRequest, roles: Iterable[str]) -> list[Membership]:
     wanted = set(roles)
-    return [m for m in request.memberships if m.role in wanted]  # type: ignore[attr-defined]
+    return [m for m in request.memberships if m.role in wanted]
 
 
-def workable_units(request: HttpRequest, roles: Iterable[str] = OFFICE_ROLES) -> QuerySet[OrgUnit]:
+def workable_units(
+    request: TenantRequest, roles: Iterable[str] = OFFICE_ROLES
+) -> QuerySet[OrgUnit]:
     """The units whose locations the person may work at with one of `roles`: each unit where
     they hold such a role, and the units below it."""
     if has_role(request, Role.TENANT_ADMIN):
@@ -41,7 +43,7 @@ def workable_units(request: HttpRequest, roles: Iterable[str] = OFFICE_ROLES) ->
 
 
 def workable_locations(
-    request: HttpRequest,
+    request: TenantRequest,
     roles: Iterable[str] = OFFICE_ROLES,
     *,
     among: QuerySet[Location] | None = None,
@@ -61,13 +63,13 @@ def workable_locations(
 
 
 def may_work_at(
-    request: HttpRequest, location_id: int, roles: Iterable[str] = OFFICE_ROLES
+    request: TenantRequest, location_id: int, roles: Iterable[str] = OFFICE_ROLES
 ) -> bool:
     return workable_locations(request, roles).filter(pk=location_id).exists()
 
 
 def location_check(
-    request: HttpRequest, location_id: int, roles: Iterable[str] = OFFICE_ROLES
+    request: TenantRequest, location_id: int, roles: Iterable[str] = OFFICE_ROLES
 ) -> None:
     """403 unless the person may work at this location (a location of another tenant is not
     found before this: the scope hides it)."""
@@ -76,7 +78,7 @@ def location_check(
 
 
 def chosen_location_check(
-    request: HttpRequest, raw: object, roles: Iterable[str] = OFFICE_ROLES
+    request: TenantRequest, raw: object, roles: Iterable[str] = OFFICE_ROLES
 ) -> None:
     """403 when a filter names a location of this tenant the person may not work at; an
     unknown id is left to the form, which refuses it as any bad choice."""

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import (
@@ -58,6 +58,10 @@ from .rules import (
     slots_needed,
 )
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
 DISPLAY_RECENT = 8
 PHONE_SEPARATORS = (" ", "-", "/", "(", ")", ".")  # what a stored number may contain
 UNDELIVERED_DAYS = 60  # how far back the office looks for e-mails the worker gave up on
@@ -91,12 +95,16 @@ class Epoch(Func):
 
     output_field = IntegerField()
 
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, Any]:
         return self.as_sql(
             compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::bigint", **extra
         )
 
-    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, Any]:
         # '%%%%s' survives the template ('%%s') and the backend's placeholder pass ('%s').
         return self.as_sql(
             compiler,

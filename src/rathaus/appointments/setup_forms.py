@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 
 from rathaus.catalog.models import Location, Service
-from rathaus.core.forms import limit_dates
+from rathaus.core.forms import limit_dates, model_choice_field
 from rathaus.core.models import OrgUnit
 
 from .models import AvailabilityRule, BookingPolicy
@@ -41,11 +42,10 @@ class LocationForm(forms.ModelForm):
         widgets = {"accessibility": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(
-        self, *args: object, units: QuerySet[OrgUnit], unit_required: bool, **kwargs: object
+        self, *args: Any, units: QuerySet[OrgUnit], unit_required: bool, **kwargs: Any
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        field = self.fields["org_unit"]
-        assert isinstance(field, forms.ModelChoiceField)
+        super().__init__(*args, **kwargs)
+        field = model_choice_field(self, "org_unit")
         field.queryset = units
         field.required = unit_required
         field.help_text = _(
@@ -56,8 +56,8 @@ class LocationForm(forms.ModelForm):
 class HoursForm(forms.Form):
     """One text field per weekday: '08:00-12:00, 14:00-18:00'; empty means closed."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         for number, label in WEEKDAYS:
             self.fields[f"day{number}"] = forms.CharField(
                 label=label,
@@ -102,8 +102,8 @@ class ClosureForm(forms.Form):
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # Closures are planned ahead; one just past may still be entered for the record.
         limit_dates(self, past=1, future=5, fields=["date"])
 
@@ -121,9 +121,11 @@ class OfferForm(forms.Form):
         label=_("Maximum quantity here"), min_value=1, max_value=20, required=False
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["service"].queryset = Service.objects.filter(bookable=True).order_by("name")  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model_choice_field(self, "service").queryset = Service.objects.filter(
+            bookable=True
+        ).order_by("name")
 
 
 class CounterForm(forms.Form):
@@ -139,9 +141,11 @@ class CounterForm(forms.Form):
     )
     active = forms.BooleanField(label=_("In use"), required=False, initial=True)
 
-    def __init__(self, *args: object, location: Location, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["services"].queryset = Service.objects.filter(offered_at__location=location)  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, location: Location, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model_choice_field(self, "services").queryset = Service.objects.filter(
+            offered_at__location=location
+        )
 
 
 class RuleForm(forms.ModelForm):
@@ -176,8 +180,8 @@ class RuleForm(forms.ModelForm):
             "valid_to": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         limit_dates(self, past=10, future=10, fields=["valid_from", "valid_to"])
 
     def clean(self) -> dict:

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Location
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant
 from rathaus.core.models import Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import has_role, role_required
@@ -36,7 +37,7 @@ from .setup_forms import (
 SETUP_ROLES = (Role.TEAM_LEAD,)  # tenant admins are always allowed (role_required)
 
 
-def _location_form(request: HttpRequest, *args: object, **kwargs: object) -> LocationForm:
+def _location_form(request: TenantRequest, *args: object, **kwargs: object) -> LocationForm:
     return LocationForm(
         *args,
         units=workable_units(request, SETUP_ROLES),
@@ -46,7 +47,7 @@ def _location_form(request: HttpRequest, *args: object, **kwargs: object) -> Loc
 
 
 @role_required(*SETUP_ROLES)
-def location_list(request: HttpRequest) -> HttpResponse:
+def location_list(request: TenantRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     locations = (
         workable_locations(request, SETUP_ROLES)
@@ -65,12 +66,12 @@ def location_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*SETUP_ROLES)
-def location_create(request: HttpRequest) -> HttpResponse:
+def location_create(request: TenantRequest) -> HttpResponse:
     form = _location_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         location = catalog_services.location_create(
-            tenant=request.tenant,  # type: ignore[attr-defined]
-            actor=request.user,  # type: ignore[arg-type]
+            tenant=active_tenant(request),
+            actor=acting_staff(request),
             **form.cleaned_data,
         )
         messages.success(request, _("Location created. Now set its hours, services and capacity."))
@@ -85,49 +86,49 @@ def _hours_initial(location: Location) -> dict[str, str]:
     return {key: ", ".join(spans) for key, spans in initial.items()}
 
 
-def _handle(request: HttpRequest, location: Location, section: str) -> forms.Form | None:
+def _handle(request: TenantRequest, location: Location, section: str) -> forms.BaseForm | None:
     """Run one section's POST; returns the bound form when it has errors, else None."""
-    actor = request.user
+    actor = acting_staff(request)
     data = request.POST
-    handlers: dict[str, Callable[[], forms.Form | None]] = {}
+    handlers: dict[str, Callable[[], forms.BaseForm | None]] = {}
 
-    def address() -> forms.Form | None:
+    def address() -> forms.BaseForm | None:
         # A copy: a form with errors must not change the location the page shows.
         form = _location_form(request, data, instance=copy.copy(location))
         if not form.is_valid():
             return form
-        catalog_services.location_update(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
+        catalog_services.location_update(location=location, actor=actor, **form.cleaned_data)
         return None
 
-    def hours() -> forms.Form | None:
+    def hours() -> forms.BaseForm | None:
         form = HoursForm(data)
         if not form.is_valid():
             return form
-        services.opening_hours_set(location=location, hours=form.cleaned_data["hours"], actor=actor)  # type: ignore[arg-type]
+        services.opening_hours_set(location=location, hours=form.cleaned_data["hours"], actor=actor)
         return None
 
-    def closure() -> forms.Form | None:
+    def closure() -> forms.BaseForm | None:
         form = ClosureForm(data)
         if not form.is_valid():
             return form
-        services.closure_add(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
+        services.closure_add(location=location, actor=actor, **form.cleaned_data)
         return None
 
-    def offer() -> forms.Form | None:
+    def offer() -> forms.BaseForm | None:
         form = OfferForm(data)
         if not form.is_valid():
             return form
-        services.service_offer(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
+        services.service_offer(location=location, actor=actor, **form.cleaned_data)
         return None
 
-    def counter() -> forms.Form | None:
+    def counter() -> forms.BaseForm | None:
         form = CounterForm(data, location=location)
         if not form.is_valid():
             return form
-        services.counter_save(location=location, actor=actor, **form.cleaned_data)  # type: ignore[arg-type]
+        services.counter_save(location=location, actor=actor, **form.cleaned_data)
         return None
 
-    def rule() -> forms.Form | None:
+    def rule() -> forms.BaseForm | None:
         instance = (
             get_object_or_404(AvailabilityRule, pk=data["rule"], location=location)
             if data.get("rule")
@@ -136,7 +137,7 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
         form = RuleForm(data, instance=instance)
         if not form.is_valid():
             return form
-        services.rule_save(rule=form.save(commit=False), actor=actor)  # type: ignore[arg-type]
+        services.rule_save(rule=form.save(commit=False), actor=actor)
         return None
 
     def remove() -> None:
@@ -144,22 +145,22 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
         if kind == "closure":
             services.closure_remove(
                 closure=get_object_or_404(LocationClosure, pk=pk, location=location), actor=actor
-            )  # type: ignore[arg-type]
+            )
         elif kind == "offer":
             services.service_unoffer(
                 offered=get_object_or_404(OfferedService, pk=pk, location=location), actor=actor
-            )  # type: ignore[arg-type]
+            )
         elif kind == "rule":
             services.rule_delete(
                 rule=get_object_or_404(AvailabilityRule, pk=pk, location=location), actor=actor
-            )  # type: ignore[arg-type]
+            )
         elif kind == "counter":
             services.counter_remove(
                 counter=get_object_or_404(Counter, pk=pk, location=location), actor=actor
-            )  # type: ignore[arg-type]
+            )
 
     def catalogue() -> None:
-        added = services.offers_from_catalogue(location=location, actor=actor)  # type: ignore[arg-type]
+        added = services.offers_from_catalogue(location=location, actor=actor)
         messages.info(
             request, _("%(n)d services from the catalogue are now bookable here.") % {"n": added}
         )
@@ -181,10 +182,10 @@ def _handle(request: HttpRequest, location: Location, section: str) -> forms.For
 
 
 @role_required(*SETUP_ROLES)
-def location_setup(request: HttpRequest, pk: int) -> HttpResponse:
+def location_setup(request: TenantRequest, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk)
     location_check(request, location.pk, SETUP_ROLES)
-    forms_by_section: dict[str, forms.Form] = {}
+    forms_by_section: dict[str, forms.BaseForm] = {}
     if request.method == "POST":
         section = request.POST.get("section", "")
         try:
@@ -223,12 +224,12 @@ def location_setup(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required()
-def policy_edit(request: HttpRequest) -> HttpResponse:
+def policy_edit(request: TenantRequest) -> HttpResponse:
     """The tenant's booking rules; only tenant administrators (role_required always admits them)."""
-    policy = BookingPolicy.for_tenant(request.tenant)  # type: ignore[attr-defined]
+    policy = BookingPolicy.for_tenant(active_tenant(request))
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
-        services.booking_policy_save(policy=form.save(commit=False), actor=request.user)  # type: ignore[arg-type]
+        services.booking_policy_save(policy=form.save(commit=False), actor=acting_staff(request))
         messages.success(request, _("Booking rules saved."))
         return redirect("appointments:policy")
     return render(
