@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,6 +18,9 @@ from rathaus.contacts.services.calls import EARLIEST, time_problem
 from rathaus.core.keys import phone_key
 from rathaus.core.models import OrgUnit
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_ID = 2**63 - 1
 TEXT_MAX = 10_000
 
@@ -26,7 +29,7 @@ def IdField(**kwargs: Any) -> serializers.IntegerField:  # noqa: N802 - reads li
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
-def resolve(queryset: QuerySet[Any], pk: int | None, message: str) -> Any:
+def resolve(queryset: QuerySet[Any], pk: int | None, message: StrOrPromise) -> Any:
     """The row with this id in the current tenant scope, or a validation error."""
     if pk is None:
         return None
@@ -107,7 +110,7 @@ class ServiceOrUnitMixin:
             raise serializers.ValidationError(
                 {"org_unit": _("A hand-over needs a service or a unit.")}
             )
-        if unit is None and service.org_unit is None:
+        if unit is None and service is not None and service.org_unit is None:
             raise serializers.ValidationError(
                 {"org_unit": _("Choose the responsible unit: the service names none.")}
             )

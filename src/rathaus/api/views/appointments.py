@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rathaus.api.models import ApiToken
+from rathaus.api.pagination import Pagination
 from rathaus.api.serializers.appointments import (
     AvailabilityQuerySerializer,
     BookingCreateSerializer,
@@ -110,8 +111,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 class AppointmentView(ApiView):
     required_scopes = {"GET": SCOPE, "POST": SCOPE}
-    model = Booking
-    pagination_class = None
+    # Declared as wide as in ApiView: LocationList below lists locations, paginated.
+    model: type[Any] | None = Booking
+    pagination_class: type[Pagination] | None = None
 
     def scoped_queryset(self) -> QuerySet[Any]:
         return Booking.objects.all()

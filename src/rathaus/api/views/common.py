@@ -30,7 +30,7 @@ NOT_FOUND = {404: OpenApiResponse(description="Not found (or of another municipa
 class ApiView(TenantScopedAPIView, generics.GenericAPIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [SafeJSONParser]
-    pagination_class = Pagination
+    pagination_class: type[Pagination] | None = Pagination
     metadata_class = None  # OPTIONS answers 405: the OpenAPI file describes the API
     model: type[Any] | None = None
 
