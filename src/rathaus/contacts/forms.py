@@ -12,7 +12,7 @@ from django_scopes.forms import SafeModelChoiceField
 
 from rathaus.catalog.models import Service
 from rathaus.catalog.selectors import published_services
-from rathaus.core.forms import limit_dates
+from rathaus.core.forms import limit_dates, model_choice_field
 from rathaus.core.models import OrgUnit
 
 from .models import OPEN_STATUSES, Case, CaseStatus, Channel, Mailbox, Outcome, Priority
@@ -20,7 +20,7 @@ from .models import OPEN_STATUSES, Case, CaseStatus, Channel, Mailbox, Outcome, 
 INPUT = "kern-form-input__input"
 
 
-def _style(form: forms.Form) -> None:
+def _style(form: forms.BaseForm) -> None:
     for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.RadioSelect | forms.CheckboxInput):
@@ -72,14 +72,14 @@ class ContactFinishForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = published_services().order_by("name")
-        self.fields["handover_unit"].queryset = OrgUnit.objects.order_by("path")
+        model_choice_field(self, "service").queryset = published_services().order_by("name")
+        model_choice_field(self, "handover_unit").queryset = OrgUnit.objects.order_by("path")
         # As the API: a callback is promised for today or within the next year.
         limit_dates(self, past=0, future=1, fields=["callback_due"])
         _style(self)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         outcome = data.get("outcome")
         if (
             outcome == Outcome.CALLBACK
@@ -125,7 +125,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args: Any, users: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = (
+        model_choice_field(self, "assignee").queryset = (
             users if users is not None else get_user_model().objects.none()
         )
         _style(self)
@@ -137,7 +137,7 @@ class ForwardForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_unit"].queryset = OrgUnit.objects.order_by("path")
+        model_choice_field(self, "org_unit").queryset = OrgUnit.objects.order_by("path")
         _style(self)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from rathaus.contacts.services import delivery
 from rathaus.contacts.views.common import _download
 from rathaus.core.access import access_logged
 from rathaus.core.exports import csv_response
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant
 from rathaus.core.models import AccessAction, Membership, Role
 from rathaus.core.paging import PAGE_SIZE, paged
 from rathaus.core.permissions import has_role, role_required
@@ -38,23 +39,23 @@ from rathaus.core.selectors import events_of, units_visible_to
 CASE_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD, Role.CONTROLLER)
 
 
-def _visible_units(request: HttpRequest) -> Any:
-    return units_visible_to(request.memberships)  # type: ignore[attr-defined]
+def _visible_units(request: TenantRequest) -> Any:
+    return units_visible_to(request.memberships)
 
 
-def _sees_all_cases(request: HttpRequest) -> bool:
+def _sees_all_cases(request: TenantRequest) -> bool:
     # The KC answers callers about any case; controllers need the whole picture.
     return has_role(request, Role.KC_AGENT, Role.CONTROLLER, Role.TENANT_ADMIN)
 
 
-def _may_edit(request: HttpRequest, case: Case) -> bool:
+def _may_edit(request: TenantRequest, case: Case) -> bool:
     """Members of the responsible unit (leads: of a unit above it) and tenant admins."""
     return has_role(request, Role.TENANT_ADMIN) or (
         _visible_units(request).filter(pk=case.org_unit_id).exists()
     )
 
 
-def _case_for(request: HttpRequest, reference: str, *, edit: bool = False) -> tuple[Case, bool]:
+def _case_for(request: TenantRequest, reference: str, *, edit: bool = False) -> tuple[Case, bool]:
     """The case and whether this person may change it; 404 when they may not even see it."""
     try:
         case = selectors.case_by_reference(reference)
@@ -68,7 +69,7 @@ def _case_for(request: HttpRequest, reference: str, *, edit: bool = False) -> tu
     return case, may_edit
 
 
-def _inbox_filter(request: HttpRequest) -> selectors.InboxFilter:
+def _inbox_filter(request: TenantRequest) -> selectors.InboxFilter:
     get = request.GET
     service = get.get("service", "")
     return selectors.InboxFilter(
@@ -83,7 +84,7 @@ def _inbox_filter(request: HttpRequest) -> selectors.InboxFilter:
     )
 
 
-def _colleagues(request: HttpRequest) -> Any:
+def _colleagues(request: TenantRequest) -> Any:
     return (
         get_user_model()
         .objects.filter(
@@ -94,12 +95,12 @@ def _colleagues(request: HttpRequest) -> Any:
 
 
 @role_required(*CASE_ROLES)
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: TenantRequest) -> HttpResponse:
     filters = _inbox_filter(request)
     cases = selectors.inbox_cases(
-        tenant=request.tenant,  # type: ignore[attr-defined]
+        tenant=active_tenant(request),
         units=_visible_units(request),
-        user=request.user,  # type: ignore[arg-type]
+        user=acting_staff(request),
         filters=filters,
     )
     if request.GET.get("format") == "csv":
@@ -112,7 +113,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             **paged(request, cases),
             "filters": filters,
             "now": timezone.now(),
-            "nearly_due": selectors.nearly_due_limit(request.tenant),  # type: ignore[attr-defined]
+            "nearly_due": selectors.nearly_due_limit(active_tenant(request)),
             "statuses": CaseStatus.choices,
             "channels": Channel.choices,
             "colleagues": _colleagues(request),
@@ -147,7 +148,7 @@ def _cases_csv(cases: Any) -> HttpResponse:
 
 @role_required(Role.CLERK, Role.TEAM_LEAD)
 @require_POST
-def inbox_assign(request: HttpRequest) -> HttpResponse:
+def inbox_assign(request: TenantRequest) -> HttpResponse:
     form = AssignForm(request.POST, users=_colleagues(request))
     references = request.POST.getlist("cases")[: PAGE_SIZE * 4]
     if not form.is_valid() or not references:
@@ -159,14 +160,14 @@ def inbox_assign(request: HttpRequest) -> HttpResponse:
     count = services.case_assign(
         cases=cases,
         assignee=form.cleaned_data["assignee"],
-        actor=request.user,  # type: ignore[arg-type]
+        actor=acting_staff(request),
     )
     messages.success(request, _("%(n)d cases assigned.") % {"n": count})
     return redirect(request.POST.get("next") or "contacts:inbox")
 
 
 @role_required(*CASE_ROLES)
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def case_detail(request: TenantRequest, reference: str) -> HttpResponse:
     case, can_edit = _case_for(request, reference)
     access_logged(request, "case", case.reference)
     return render(
@@ -195,10 +196,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @role_required(*CASE_ROLES)
 @require_POST
-def case_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+def case_action(request: TenantRequest, reference: str, action: str) -> HttpResponse:
     """One endpoint per action of the case page; notes are open to everyone who sees the case."""
     case = _case_for(request, reference, edit=action != "note")[0]
-    actor = request.user
+    actor = acting_staff(request)
     forms_by_action = {
         "status": lambda: StatusForm(request.POST),
         "assign": lambda: AssignForm(request.POST, users=_colleagues(request)),
@@ -212,36 +213,36 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
         raise Http404
     form = forms_by_action[action]()
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("contacts:case", reference=case.reference)
     data = form.cleaned_data
     try:
         if action == "status":
-            services.case_set_status(case=case, status=data["status"], actor=actor)  # type: ignore[arg-type]
+            services.case_set_status(case=case, status=data["status"], actor=actor)
         elif action == "assign":
-            services.case_assign(cases=[case], assignee=data["assignee"], actor=actor)  # type: ignore[arg-type]
+            services.case_assign(cases=[case], assignee=data["assignee"], actor=actor)
         elif action == "forward":
             services.case_forward(
                 case=case, org_unit=data["org_unit"], reason=data["reason"], actor=actor
-            )  # type: ignore[arg-type]
+            )
         elif action == "note":
-            services.case_note_add(case=case, body=data["body"], actor=actor)  # type: ignore[arg-type]
+            services.case_note_add(case=case, body=data["body"], actor=actor)
         elif action == "attach":
             upload = data["file"]
             services.case_attachment_add(
                 case=case,
                 name=upload.name,
                 content=upload.read(MAX_FILE_BYTES + 1),
-                actor=actor,  # type: ignore[arg-type]
+                actor=actor,
             )
         elif action == "letter":
             services.case_reply_letter(
                 case=case, body=data["body"], actor=actor, answered=data["answered"]
-            )  # type: ignore[arg-type]
+            )
         else:
             delivery.case_reply_email(
                 case=case, body=data["body"], actor=actor, answered=data["answered"]
-            )  # type: ignore[arg-type]
+            )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -253,7 +254,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
 
 @role_required(*CASE_ROLES)
 @require_POST
-def case_reply_action(request: HttpRequest, reference: str, pk: int, action: str) -> HttpResponse:
+def case_reply_action(request: TenantRequest, reference: str, pk: int, action: str) -> HttpResponse:
     """Send an undelivered e-mail reply again, or record that the citizen got it otherwise."""
     case = _case_for(request, reference, edit=True)[0]
     message = get_object_or_404(CaseMessage, pk=pk, case=case)
@@ -265,7 +266,7 @@ def case_reply_action(request: HttpRequest, reference: str, pk: int, action: str
         raise Http404
     act, done = actions[action]
     try:
-        act(case=case, message=message, actor=request.user)  # type: ignore[arg-type]
+        act(case=case, message=message, actor=acting_staff(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -276,7 +277,7 @@ def case_reply_action(request: HttpRequest, reference: str, pk: int, action: str
 
 
 @role_required(*CASE_ROLES)
-def undelivered_replies(request: HttpRequest) -> HttpResponse:
+def undelivered_replies(request: TenantRequest) -> HttpResponse:
     """E-mail replies of the user's units that have not reached the citizen."""
     replies = selectors.undelivered_replies(units=_visible_units(request))
     access_logged(request, "undelivered_replies")
@@ -284,7 +285,7 @@ def undelivered_replies(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*CASE_ROLES)
-def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+def case_attachment(request: TenantRequest, reference: str, pk: int) -> FileResponse:
     case = _case_for(request, reference)[0]
     attachment = get_object_or_404(Attachment, pk=pk, case=case)
     return _download(attachment.file, attachment.filename, attachment.content_type)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from rathaus.contacts.forms import ContactFinishForm, ContactStartForm
 from rathaus.contacts.models import Attachment, Contact, Outcome
 from rathaus.contacts.views.common import _download
 from rathaus.core.access import access_logged
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant
 from rathaus.core.models import AccessAction, Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import has_role, role_required
@@ -25,8 +26,8 @@ from rathaus.core.permissions import has_role, role_required
 DESK_ROLES = (Role.KC_AGENT, Role.CLERK, Role.TEAM_LEAD)
 
 
-def _home_unit(request: HttpRequest) -> Any:
-    memberships = request.memberships  # type: ignore[attr-defined]
+def _home_unit(request: TenantRequest) -> Any:
+    memberships = request.memberships
     kc = next(
         (m.org_unit for m in memberships if m.org_unit.is_kc or m.role == Role.KC_AGENT), None
     )
@@ -34,18 +35,19 @@ def _home_unit(request: HttpRequest) -> Any:
 
 
 @role_required(*DESK_ROLES)
-def desk(request: HttpRequest) -> HttpResponse:
-    running = selectors.open_contact_of(request.user)  # type: ignore[arg-type]
+def desk(request: TenantRequest) -> HttpResponse:
+    agent = acting_staff(request)
+    running = selectors.open_contact_of(agent)
     if running is not None:
         return redirect("contacts:contact", pk=running.pk)
     today = timezone.localdate()
-    mine_today = Contact.objects.filter(agent=request.user, started_at__date=today)
+    mine_today = Contact.objects.filter(agent=agent, started_at__date=today)
     return render(
         request,
         "contacts/desk.html",
         {
             "start_form": ContactStartForm(),
-            "callbacks": selectors.callbacks_open(request.user)[:10],  # type: ignore[arg-type]
+            "callbacks": selectors.callbacks_open(agent)[:10],
             "now": timezone.now(),
             "done_today": mine_today.exclude(ended_at=None).count(),
             "answered_today": mine_today.filter(outcome=Outcome.ANSWERED).count(),
@@ -55,15 +57,15 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 @role_required(*DESK_ROLES)
 @require_POST
-def contact_start(request: HttpRequest) -> HttpResponse:
+def contact_start(request: TenantRequest) -> HttpResponse:
     form = ContactStartForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a channel."))
         return redirect("contacts:desk")
-    running = selectors.open_contact_of(request.user)  # type: ignore[arg-type]
+    running = selectors.open_contact_of(acting_staff(request))
     contact = running or services.contact_start(
-        tenant=request.tenant,  # type: ignore[attr-defined]
-        agent=request.user,  # type: ignore[arg-type]
+        tenant=active_tenant(request),
+        agent=acting_staff(request),
         org_unit=_home_unit(request),
         channel=form.cleaned_data["channel"],
     )
@@ -71,7 +73,7 @@ def contact_start(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*DESK_ROLES)
-def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_page(request: TenantRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk, agent=request.user, ended_at__isnull=True)
     # The form starts from what the contact knows (an e-mail's sender and subject), so
     # finishing it never wipes them.
@@ -100,7 +102,7 @@ def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
             contact = services.contact_finish(
                 contact=contact,
                 outcome=data["outcome"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=acting_staff(request),
                 summary=data["summary"],
                 services=[service] if service else [],
                 citizen={
@@ -140,7 +142,7 @@ def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*DESK_ROLES)
-def contact_mail_file(request: HttpRequest, pk: int, attachment: int = 0) -> FileResponse:
+def contact_mail_file(request: TenantRequest, pk: int, attachment: int = 0) -> FileResponse:
     """A file of the e-mail of the agent's running contact, or (no file) the whole mail."""
     contact = get_object_or_404(Contact, pk=pk, agent=request.user)
     mail = selectors.mail_of_contact(contact)
@@ -155,7 +157,7 @@ def contact_mail_file(request: HttpRequest, pk: int, attachment: int = 0) -> Fil
 
 
 @role_required(*DESK_ROLES)
-def citizen_history(request: HttpRequest) -> HttpResponse:
+def citizen_history(request: TenantRequest) -> HttpResponse:
     history = selectors.citizen_history(
         phone=request.GET.get("citizen_phone", "")[:50],
         email=request.GET.get("citizen_email", "")[:254],
@@ -166,9 +168,9 @@ def citizen_history(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*DESK_ROLES)
-def callbacks(request: HttpRequest) -> HttpResponse:
+def callbacks(request: TenantRequest) -> HttpResponse:
     everyone = has_role(request, Role.TEAM_LEAD) and request.GET.get("all") == "1"
-    rows = selectors.callbacks_open(None if everyone else request.user)  # type: ignore[arg-type]
+    rows = selectors.callbacks_open(None if everyone else acting_staff(request))
     return render(
         request,
         "contacts/callbacks.html",
@@ -183,7 +185,7 @@ def callbacks(request: HttpRequest) -> HttpResponse:
 
 @role_required(*DESK_ROLES)
 @require_POST
-def callback_done(request: HttpRequest, pk: int) -> HttpResponse:
+def callback_done(request: TenantRequest, pk: int) -> HttpResponse:
     try:
         contact = selectors.callback_contact(pk)
     except Contact.DoesNotExist:
@@ -191,7 +193,7 @@ def callback_done(request: HttpRequest, pk: int) -> HttpResponse:
     if contact.agent_id != request.user.pk and not has_role(request, Role.TEAM_LEAD):
         raise PermissionDenied
     try:
-        services.callback_done(contact=contact, actor=request.user)  # type: ignore[arg-type]
+        services.callback_done(contact=contact, actor=acting_staff(request))
         messages.success(request, _("Callback marked as done."))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

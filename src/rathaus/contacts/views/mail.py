@@ -7,7 +7,7 @@ from collections import Counter
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from rathaus.contacts.forms import MailboxForm
 from rathaus.contacts.models import Contact, Mailbox, QuarantinedMail
 from rathaus.contacts.services import mail as inbound
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant
 from rathaus.core.models import Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import role_required
@@ -29,7 +30,9 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class EmlUploadForm(forms.Form):
-    files = forms.FileField(
+    # The form's metaclass takes declared fields out of the class, so BaseForm.files (the
+    # uploaded files) is not shadowed at runtime; the stubs cannot know that.
+    files = forms.FileField(  # type: ignore[assignment]
         label=gettext_lazy("E-mail files (.eml)"),
         widget=MultipleFileInput(attrs={"multiple": True, "accept": ".eml,message/rfc822"}),
         help_text=gettext_lazy(
@@ -39,7 +42,7 @@ class EmlUploadForm(forms.Form):
 
 
 @role_required(*MAIL_ROLES)
-def email_queue(request: HttpRequest) -> HttpResponse:
+def email_queue(request: TenantRequest) -> HttpResponse:
     quarantined = QuarantinedMail.objects.filter(resolved_at__isnull=True).count()
     return render(
         request,
@@ -54,10 +57,10 @@ def email_queue(request: HttpRequest) -> HttpResponse:
 
 @role_required(*MAIL_ROLES)
 @require_POST
-def email_take(request: HttpRequest, pk: int) -> HttpResponse:
+def email_take(request: TenantRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk, channel="email")
     try:
-        inbound.mail_contact_take(contact=contact, agent=request.user)  # type: ignore[arg-type]
+        inbound.mail_contact_take(contact=contact, agent=acting_staff(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("contacts:email_queue")
@@ -66,19 +69,20 @@ def email_take(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*MAIL_ROLES)
 @require_POST
-def email_upload(request: HttpRequest) -> HttpResponse:
+def email_upload(request: TenantRequest) -> HttpResponse:
     uploads = request.FILES.getlist("files")
     if not uploads or len(uploads) > MAX_UPLOAD_FILES:
         messages.error(request, _("Choose between 1 and 50 .eml files."))
         return redirect("contacts:email_queue")
     outcome: Counter[str] = Counter()
     for upload in uploads:
+        assert upload.name is not None and upload.size is not None  # set for every upload
         if not upload.name.lower().endswith(".eml") or upload.size > inbound.MAX_MAIL_BYTES:
             outcome["refused"] += 1
             continue
         try:
             result = inbound.mail_receive(
-                tenant=request.tenant,  # type: ignore[attr-defined]
+                tenant=active_tenant(request),
                 raw=upload.read(),
                 source="upload",
             )
@@ -109,13 +113,13 @@ def email_upload(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*MAIL_ROLES)
-def quarantine(request: HttpRequest) -> HttpResponse:
+def quarantine(request: TenantRequest) -> HttpResponse:
     rows = QuarantinedMail.objects.filter(resolved_at__isnull=True).defer("raw")
     return render(request, "contacts/inbound/quarantine.html", paged(request, rows))
 
 
 @role_required(*MAIL_ROLES)
-def quarantine_raw(request: HttpRequest, pk: int) -> HttpResponse:
+def quarantine_raw(request: TenantRequest, pk: int) -> HttpResponse:
     mail = get_object_or_404(QuarantinedMail, pk=pk)
     response = HttpResponse(bytes(mail.raw), content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="quarantaene-{mail.pk}.eml"'
@@ -124,20 +128,20 @@ def quarantine_raw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*MAIL_ROLES)
 @require_POST
-def quarantine_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def quarantine_resolve(request: TenantRequest, pk: int) -> HttpResponse:
     mail = get_object_or_404(QuarantinedMail, pk=pk, resolved_at__isnull=True)
-    inbound.quarantine_resolve(mail=mail, actor=request.user)  # type: ignore[arg-type]
+    inbound.quarantine_resolve(mail=mail, actor=acting_staff(request))
     messages.success(request, _("Marked as dealt with."))
     return redirect("contacts:quarantine")
 
 
 @role_required(Role.TENANT_ADMIN)
-def mailbox_settings(request: HttpRequest) -> HttpResponse:
+def mailbox_settings(request: TenantRequest) -> HttpResponse:
     """The tenant's IMAP mailbox for citizen e-mail (one per municipality)."""
-    mailbox = Mailbox.objects.first() or Mailbox(tenant=request.tenant)  # type: ignore[attr-defined]
+    mailbox = Mailbox.objects.first() or Mailbox(tenant=active_tenant(request))
     form = MailboxForm(request.POST or None, instance=mailbox)
     if request.method == "POST" and form.is_valid():
-        inbound.mailbox_save(mailbox=form.save(commit=False), actor=request.user)  # type: ignore[arg-type]
+        inbound.mailbox_save(mailbox=form.save(commit=False), actor=acting_staff(request))
         messages.success(
             request, _("The mailbox settings are saved; the worker polls it every two minutes.")
         )
