@@ -120,7 +120,7 @@ def _staff(tenant: Tenant, units: dict[str, OrgUnit]) -> tuple[list[Any], list[A
 def _contact_events(
     ctx: _Context, contact: Contact, service_ids: list[int], case: Case | None
 ) -> list[Event]:
-    base = {"tenant": ctx.tenant, "subject": contact, "actor": contact.agent,
+    base: dict[str, Any] = {"tenant": ctx.tenant, "subject": contact, "actor": contact.agent,
             "org_unit": contact.org_unit, "channel": contact.channel}  # fmt: skip
     return [
         event_build(activity=CONTACT_STARTED, timestamp=contact.started_at, **base),
@@ -141,7 +141,7 @@ def _contact_events(
 def _case_lifecycle(ctx: _Context, case: Case, now: dt.datetime, working_days: int) -> list[Event]:
     """Decide how the department handled the case and return its events."""
     rng = ctx.rng
-    base = {"tenant": ctx.tenant, "subject": case, "org_unit": case.org_unit,
+    base: dict[str, Any] = {"tenant": ctx.tenant, "subject": case, "org_unit": case.org_unit,
             "channel": case.channel}  # fmt: skip
     events = [
         event_build(

@@ -149,6 +149,7 @@ def _offices(tenant: Tenant) -> list[_Office]:
                 location=location,
                 spec=spec,
                 counters=list(Counter.objects.filter(location=location).order_by("pk")),
+                # org_unit is optional on Location; _set_up_office gave each demo office one.
                 staff=_staff(spec, location.org_unit),  # type: ignore[arg-type]
                 rules=rules,
                 minutes={

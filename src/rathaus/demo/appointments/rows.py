@@ -75,7 +75,7 @@ def _at(value: dt.datetime | None) -> dt.datetime:
 
 def _booking_events(ctx: _Context, office: _Office, plan: _Plan) -> list[Event]:
     booking = plan.booking
-    payload = {
+    payload: dict[str, Json] = {
         "location": office.location.pk,
         "start": booking.start.astimezone(dt.UTC).isoformat(),
         "services": sorted(s for s, _q in plan.items),
@@ -133,7 +133,7 @@ def _ticket_events(ctx: _Context, office: _Office, visit: _Visit) -> list[Event]
         ),
         event(TICKET_CALLED, _at(ticket.called_at), {"location": where, "counter": counter}),
     ]
-    at_counter = {"location": where, "counter": counter}
+    at_counter: dict[str, Json] = {"location": where, "counter": counter}
     if ticket.status == TicketStatus.NO_SHOW:
         events.append(event(TICKET_RECALLED, _at(visit.recalled), at_counter))
         events.append(event(TICKET_NO_SHOW, _at(ticket.finished_at), at_counter))
