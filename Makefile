@@ -61,7 +61,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/djlint src --lint --quiet
-	$(BIN)/mypy $$(ls src/rathaus/*/services.py src/rathaus/*/selectors.py src/rathaus/*/services/*.py 2>/dev/null)
+	$(BIN)/mypy src
 	$(BIN)/rathaus makemigrations --check --dry-run
 
 clean:
