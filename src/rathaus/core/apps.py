@@ -8,4 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from . import events  # noqa: F401  (declares what core logs)
+        from .security import session_timed_from_login
+
+        user_logged_in.connect(session_timed_from_login, dispatch_uid="rathaus-session-limits")

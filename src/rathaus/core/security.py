@@ -16,8 +16,11 @@ from django.utils.translation import gettext as _
 
 SESSION_STARTED = "rathaus_session_started"
 SESSION_SEEN = "rathaus_session_seen"
-# The last-seen time is written at most this often, not on every request.
-SEEN_RESOLUTION_SECONDS = 60
+
+
+def session_timed_from_login(request: HttpRequest, **_signal: object) -> None:
+    """At sign-in (signal `user_logged_in`): the session's lifetime and idle time start."""
+    request.session[SESSION_STARTED] = request.session[SESSION_SEEN] = time.time()
 
 
 class SessionLimitsMiddleware:
@@ -32,14 +35,17 @@ class SessionLimitsMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             session = request.session
-            started = session.setdefault(SESSION_STARTED, now)
-            seen = session.get(SESSION_SEEN, now)
-            idle = now - seen > settings.RATHAUS_SESSION_IDLE_MINUTES * 60
+            started = session.setdefault(SESSION_STARTED, now)  # signed in before the limits
+            seen = session.setdefault(SESSION_SEEN, now)
+            idle_seconds = settings.RATHAUS_SESSION_IDLE_MINUTES * 60
+            idle = now - seen > idle_seconds
             too_long = now - started > settings.RATHAUS_SESSION_MAX_HOURS * 3600
             if idle or too_long:
                 logout(request)  # a new, empty session: the view sees an anonymous person
                 messages.info(request, _signed_out_because(idle))
-            elif now - seen >= SEEN_RESOLUTION_SECONDS or SESSION_SEEN not in session:
+            elif now - seen >= idle_seconds / 30:
+                # Not on every request: a minute late in thirty is soon enough, and a page
+                # costs no session write most of the time.
                 session[SESSION_SEEN] = now
         return self.get_response(request)
 
