@@ -174,10 +174,10 @@ def explain(location: object, service: object, now: dt.datetime) -> str:
     """The plan of the slot query `free_days` runs (the one selector query that grows)."""
     from django.db.models import QuerySet
 
-    from rathaus.appointments.rules import Request
+    from rathaus.appointments.rules import BookingRequest
     from rathaus.appointments.selectors import _free_slots
 
-    request = Request(location=location, items=((service, 1),))  # type: ignore[arg-type]
+    request = BookingRequest(location=location, items=((service, 1),))  # type: ignore[arg-type]
     query: QuerySet = _free_slots(request, "online", now, None)
     options = {"analyze": True} if os.environ.get("DATABASE_URL") else {}
     return query.values_list("start", "end").distinct().explain(**options)
@@ -195,7 +195,7 @@ def run() -> None:
     from django_scopes import scope
 
     from rathaus.appointments import selectors
-    from rathaus.appointments.rules import Request
+    from rathaus.appointments.rules import BookingRequest
 
     version = connection.pg_version if connection.vendor == "postgresql" else "3"
     print(
@@ -206,8 +206,8 @@ def run() -> None:
     today = timezone.localdate()
     location, offered = seed(today)
     with scope(tenant=location.tenant):  # type: ignore[attr-defined]
-        short = Request(location=location, items=((offered["short"], 1),))  # type: ignore[arg-type]
-        long = Request(location=location, items=((offered["long"], 1),))  # type: ignore[arg-type]
+        short = BookingRequest(location=location, items=((offered["short"], 1),))  # type: ignore[arg-type]
+        long = BookingRequest(location=location, items=((offered["long"], 1),))  # type: ignore[arg-type]
         days = selectors.free_days(request=short)
         day = sorted(days)[len(days) // 2]
         cases = [

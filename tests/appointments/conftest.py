@@ -68,8 +68,8 @@ class Office:
     rule: AvailabilityRule
     counters: list[Counter] = field(default_factory=list)
 
-    def request(self, *items: tuple[Service, int]) -> services.Request:
-        return services.Request(location=self.location, items=tuple(items))
+    def request(self, *items: tuple[Service, int]) -> services.BookingRequest:
+        return services.BookingRequest(location=self.location, items=tuple(items))
 
 
 def build_office(world, *, today: dt.date | None = None, online: int = 2, phone: int = 1) -> Office:

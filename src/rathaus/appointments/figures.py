@@ -41,7 +41,7 @@ from .events import (
     TICKET_TRANSFERRED,
 )
 from .models import BookingChannel, Slot
-from .rules import BookingError, Request
+from .rules import BookingError, BookingRequest
 from .selectors import bookable_offers, free_starts
 
 CALLED, STARTED, FINISHED = (a.name for a in (TICKET_CALLED, SERVICE_STARTED, SERVICE_FINISHED))
@@ -418,7 +418,7 @@ def lead_times(*, location: Location | None, now: dt.datetime) -> list[LeadTime]
     for entry in offered:
         key = (entry.location_id, entry.duration)
         if key not in by_length:
-            request = Request(location=entry.location, items=((entry.service, 1),))
+            request = BookingRequest(location=entry.location, items=((entry.service, 1),))
             try:
                 starts = free_starts(request=request, channel=BookingChannel.ONLINE, now=now)
             except BookingError:

@@ -63,7 +63,7 @@ def phone_booking(request: TenantRequest) -> HttpResponse:
     context: dict[str, Any] = {"wanted": wanted, "query": request.GET.urlencode()}
     if not (request.GET and wanted.is_valid() and wanted.cleaned_data["services"]):
         return render(request, "appointments/office/phone.html", context)
-    booking_request = services.Request(
+    booking_request = services.BookingRequest(
         location=wanted.cleaned_data["location"], items=wanted.items()
     )
     try:

@@ -24,7 +24,7 @@ from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
 
 from .models import MAX_QUANTITY
-from .rules import BOOKABLE_DAYS, Request
+from .rules import BOOKABLE_DAYS, BookingRequest
 from .selectors import bookable_locations, bookable_offers
 
 STEPS = ("services", "location", "day", "time", "details")
@@ -71,9 +71,9 @@ class Choice:
             return None
         return dt.datetime.combine(self.day, self.time, tzinfo=timezone.get_current_timezone())
 
-    def request(self) -> Request:
+    def request(self) -> BookingRequest:
         assert self.location is not None
-        return Request(location=self.location, items=self.items)
+        return BookingRequest(location=self.location, items=self.items)
 
     def params(self, upto: str) -> list[tuple[str, str]]:
         """The parameters of the steps before `upto`, as hidden fields or a query string."""

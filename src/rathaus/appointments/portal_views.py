@@ -137,7 +137,7 @@ def _offering(choice: Choice) -> tuple[list[Location], str | None]:
     offering, refusals = [], []
     for location in selectors.bookable_locations():
         try:
-            services.request_check(services.Request(location=location, items=choice.items))
+            services.request_check(services.BookingRequest(location=location, items=choice.items))
         except services.BookingError as exc:
             refusals.append(exc)
         else:
@@ -558,7 +558,7 @@ def move(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
     if booking.status != BookingStatus.CONFIRMED:
         context["error"] = _("Only a confirmed appointment can be moved.")
         return render(request, "appointments/portal/move.html", context, status=409)
-    wanted = services.Request(
+    wanted = services.BookingRequest(
         location=booking.location,
         items=tuple((i.service, i.quantity) for i in booking.items.all()),
     )
@@ -587,7 +587,7 @@ def move(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
 
 
 def _move_choices(
-    request: HttpRequest, wanted: services.Request, booking: Booking
+    request: HttpRequest, wanted: services.BookingRequest, booking: Booking
 ) -> dict[str, Any]:
     """The free days, or the free times of the day chosen (`?day=`)."""
     try:

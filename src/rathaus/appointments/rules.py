@@ -66,7 +66,7 @@ def offers_at(location: Location, service_ids: Sequence[int]) -> dict[int, Offer
 
 
 @dataclass(frozen=True)
-class Request:
+class BookingRequest:
     """What a citizen wants: services with quantities at one location."""
 
     location: Location
@@ -81,7 +81,7 @@ class Request:
         return offers_at(self.location, [service.pk for service, _q in self.items])
 
 
-def request_check(request: Request) -> int:
+def request_check(request: BookingRequest) -> int:
     """Raise `BookingError` unless the request can be booked there; returns its minutes."""
     if not request.items:
         raise BookingError(_("Please choose at least one service."), code="no_service")

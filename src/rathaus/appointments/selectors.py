@@ -49,7 +49,7 @@ from .rules import (
     FREE_SQL,
     MAIL_KINDS,
     BookingError,
-    Request,
+    BookingRequest,
     bookable_window,
     free_q,
     mail_error_text,
@@ -68,7 +68,7 @@ UNDELIVERED_DAYS = 60  # how far back the office looks for e-mails the worker ga
 
 
 def _free_slots(
-    request: Request, channel: str, now: dt.datetime, day: dt.date | None
+    request: BookingRequest, channel: str, now: dt.datetime, day: dt.date | None
 ) -> QuerySet[Slot]:
     """The channel's free future slots at the location, within each rule's booking window."""
     zone = timezone.get_current_timezone()
@@ -138,7 +138,7 @@ def _fitting_starts(slots: QuerySet[Slot], minutes: int) -> list[int]:
 
 def free_starts(
     *,
-    request: Request,
+    request: BookingRequest,
     channel: str = BookingChannel.ONLINE,
     now: dt.datetime | None = None,
     day: dt.date | None = None,
@@ -153,7 +153,7 @@ def free_starts(
 
 
 def free_days(
-    *, request: Request, channel: str = BookingChannel.ONLINE, now: dt.datetime | None = None
+    *, request: BookingRequest, channel: str = BookingChannel.ONLINE, now: dt.datetime | None = None
 ) -> dict[dt.date, int]:
     """Days with at least one fitting start, and how many starts each has."""
     now = now or timezone.now()
@@ -168,7 +168,7 @@ def free_days(
 
 def start_is_free(
     *,
-    request: Request,
+    request: BookingRequest,
     start: dt.datetime,
     channel: str = BookingChannel.ONLINE,
     day: dt.date | None = None,
@@ -193,7 +193,7 @@ def earliest_anywhere(
     """The first free start at every location that offers the services, earliest first."""
     found = []
     for location in locations:
-        request = Request(location=location, items=items)
+        request = BookingRequest(location=location, items=items)
         try:
             starts = free_starts(request=request, channel=channel, now=now)
         except BookingError:  # a location that does not offer the services is skipped

@@ -147,11 +147,13 @@ class LocationList(AppointmentView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-def _request(params: dict[str, Any]) -> booking_services.Request:
-    return booking_services.Request(location=params["location"], items=params["services"])
+def _request(params: dict[str, Any]) -> booking_services.BookingRequest:
+    return booking_services.BookingRequest(location=params["location"], items=params["services"])
 
 
-def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_services.Request:
+def _booking_request(
+    data: dict[str, Any], location_bookable: bool
+) -> booking_services.BookingRequest:
     """Location and services of a booking body, or 400 naming the fields that are unknown.
     Whether the location takes bookings the caller knows already (`hold_outlook`).
 
@@ -165,7 +167,7 @@ def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_s
         if offers and len(offers) == len(wanted):
             location = next(iter(offers.values())).location
             items = tuple((offers[pk].service, quantity) for pk, quantity in wanted)
-            return booking_services.Request(location=location, items=items, offers=offers)
+            return booking_services.BookingRequest(location=location, items=items, offers=offers)
     errors = {}
     # With its tenant, which the hold needs; a location removed a moment ago is unknown too.
     locations = Location.objects.select_related("tenant")
@@ -183,7 +185,7 @@ def _booking_request(data: dict[str, Any], location_bookable: bool) -> booking_s
         errors["services"] = error.detail
     if errors:
         raise serializers.ValidationError(errors)
-    return booking_services.Request(location=location, items=items)
+    return booking_services.BookingRequest(location=location, items=items)
 
 
 @extend_schema(tags=["appointments"])

@@ -14,7 +14,7 @@ a test or the docs reach them (`services._take_seat`).
 
 from __future__ import annotations
 
-from ..rules import BookingError, Request, request_check
+from ..rules import BookingError, BookingRequest, request_check
 from .bookings import (
     CODE_ALPHABET,
     ERASE_BATCH,
@@ -68,7 +68,7 @@ from .sql import _check_cap, _take_seat
 __all__ = [
     # rules, as the views and tests have always reached them
     "BookingError",
-    "Request",
+    "BookingRequest",
     "request_check",
     # capacity
     "booking_policy_save",

@@ -39,7 +39,7 @@ from ..models import (
 )
 from ..rules import (
     BookingError,
-    Request,
+    BookingRequest,
     bookable_window,
     mail_still_fits,
     not_confirmable,
@@ -94,7 +94,7 @@ def _take_slots(
 
 def booking_hold(
     *,
-    request: Request,
+    request: BookingRequest,
     start: dt.datetime,
     name: str,
     email: str,
@@ -149,7 +149,7 @@ def booking_hold(
 
 def _booking_hold(
     *,
-    request: Request,
+    request: BookingRequest,
     start: dt.datetime,
     name: str,
     email: str,

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from ..models import Booking, BookingItem, BookingPolicy, BookingStatus, Slot
-from ..rules import FREE_SQL, BookingError, Request
+from ..rules import FREE_SQL, BookingError, BookingRequest
 
 
 def _lock_person(email: str) -> None:
@@ -30,7 +30,7 @@ def _lock_person(email: str) -> None:
 
 
 def _check_cap(
-    policy: BookingPolicy, request: Request, key: str, idempotency_key: str, now: dt.datetime
+    policy: BookingPolicy, request: BookingRequest, key: str, idempotency_key: str, now: dt.datetime
 ) -> None:
     """Refuse a booking beyond the cap of active appointments per address and service:
     confirmed ones and holds not run out, still to come, for one of the services. A repeated
