@@ -185,7 +185,7 @@ def start_is_free(
 
 def earliest_anywhere(
     *,
-    items: tuple,
+    items: tuple[tuple[Service, int], ...],
     locations: QuerySet[Location] | list[Location],
     channel: str = BookingChannel.ONLINE,
     now: dt.datetime | None = None,
@@ -242,12 +242,16 @@ def offers_with_location(location_id: int, service_ids: Sequence[int]) -> dict[i
     return {o.service_id: o for o in offers}
 
 
-def booking_items() -> Prefetch:
+# A prefetch of a booking's items (the stubs type it by lookup, queryset and attribute).
+ItemsPrefetch = Prefetch[str, QuerySet[BookingItem], str]
+
+
+def booking_items() -> ItemsPrefetch:
     """A booking's services with their names, in one query (built in the tenant's scope)."""
     return Prefetch("items", queryset=BookingItem.objects.select_related("service"))
 
 
-def booking_service_items() -> Prefetch:
+def booking_service_items() -> ItemsPrefetch:
     """The same as the list `booking.service_items`. A booking `booking_hold` has just made
     has that list already, so answering with the new booking reads nothing back."""
     items = BookingItem.objects.select_related("service")
@@ -343,7 +347,7 @@ def hold_outlook(
     )
 
 
-def booking_by_code(code: str, items: Prefetch | None = None) -> Booking | None:
+def booking_by_code(code: str, items: ItemsPrefetch | None = None) -> Booking | None:
     """The booking with this code, its location and its items (`booking_items()` unless the
     caller wants them another way, e.g. `booking_service_items()`)."""
     return (
@@ -409,7 +413,7 @@ def call_order(
     ]
     limit = dt.timedelta(minutes=policy.walk_in_max_wait_minutes)
 
-    def rank(ticket: Ticket) -> tuple:
+    def rank(ticket: Ticket) -> tuple[float, ...]:
         waited = now - ticket.due_at
         if ticket.booking_id is None:
             if waited >= limit:
