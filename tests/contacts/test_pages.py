@@ -380,3 +380,22 @@ def test_inbox_filters_by_service(world_a):
         case.reference
         not in clerk.get(reverse("contacts:inbox"), {"service": other_service.pk}).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/phish",
+        "//evil.example/phish",
+        "/cases/?x=1\x00",
+        "javascript:alert(1)",
+    ],
+)
+def test_bulk_assign_goes_back_only_to_a_page_of_this_site(world_a, target):
+    case = hand_over(world_a)
+    lead = world_a.client("team_lead")
+    data = {"cases": [case.reference], "assignee": world_a.users["clerk"].pk}
+    answer = lead.post(reverse("contacts:inbox_assign"), {**data, "next": target})
+    assert answer.status_code == 302 and answer.url == reverse("contacts:inbox")
+    back = lead.post(reverse("contacts:inbox_assign"), {**data, "next": "/cases/?status=new"})
+    assert back.url == "/cases/?status=new"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 if TYPE_CHECKING:
     from rathaus.core.models import Membership, Tenant
@@ -32,3 +33,18 @@ def active_tenant(request: TenantRequest) -> Tenant:
     `role_required`, which refuse a request without one)."""
     assert request.tenant is not None
     return request.tenant
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where to go after a form: the posted `next` when it is a page of this site (never
+    another host, another scheme or a control character), otherwise `default`."""
+    wanted = request.POST.get("next", "")
+    if (
+        wanted
+        and wanted.isprintable()
+        and url_has_allowed_host_and_scheme(
+            wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return wanted
+    return default

@@ -11,7 +11,6 @@ from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +18,7 @@ from rathaus.core import selectors
 from rathaus.core.exports import csv_response
 from rathaus.core.forms import AccessLogFilter
 from rathaus.core.home import tiles_for
-from rathaus.core.http import TenantRequest
+from rathaus.core.http import TenantRequest, next_url
 from rathaus.core.middleware import SESSION_TENANT_KEY
 from rathaus.core.models import Event, OrgUnit, PersonalDataAccess, Role
 from rathaus.core.paging import paged
@@ -58,10 +57,7 @@ def tenant_switch(request: TenantRequest) -> HttpResponse:
         messages.success(
             request, _("You are now working for %(name)s.") % {"name": allowed[wanted].name}
         )
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
-    return redirect(next_url or "core:home")
+    return redirect(next_url(request, default="core:home"))
 
 
 @role_required(

@@ -30,7 +30,7 @@ from rathaus.contacts.services import delivery
 from rathaus.contacts.views.common import _download
 from rathaus.core.access import access_logged
 from rathaus.core.exports import csv_response
-from rathaus.core.http import TenantRequest, acting_staff, active_tenant
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant, next_url
 from rathaus.core.models import AccessAction, Membership, Role
 from rathaus.core.paging import PAGE_SIZE, paged
 from rathaus.core.permissions import has_role, role_required
@@ -163,7 +163,7 @@ def inbox_assign(request: TenantRequest) -> HttpResponse:
         actor=acting_staff(request),
     )
     messages.success(request, _("%(n)d cases assigned.") % {"n": count})
-    return redirect(request.POST.get("next") or "contacts:inbox")
+    return redirect(next_url(request, default="contacts:inbox"))
 
 
 @role_required(*CASE_ROLES)
