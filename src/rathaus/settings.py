@@ -252,6 +252,9 @@ LOGGING = {
     },
 }
 
+# Operations (README): /healthz fails when no worker ran its timers for this long.
+RATHAUS_WORKER_STALE_SECONDS = env_int("RATHAUS_WORKER_STALE_SECONDS", 300, minimum=120)
+
 # Search: how many hits the desk shows, and the fuzzy threshold for typo tolerance.
 RATHAUS_SEARCH_LIMIT = env_int("RATHAUS_SEARCH_LIMIT", 10, minimum=1)
 # How long the log of accesses to personal data is kept (core.PersonalDataAccess).

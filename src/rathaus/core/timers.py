@@ -40,8 +40,18 @@ class Timer:
         return run if run > local else run + dt.timedelta(days=1)
 
 
+def heartbeat(now: dt.datetime) -> None:
+    """Does nothing: its run, recorded in its row like every timer's, is the worker's sign of
+    life that /healthz and /metrics read (core.health), whichever apps register timers."""
+
+
+# A minute, like the fastest job: the stale threshold (RATHAUS_WORKER_STALE_SECONDS, 300 s)
+# then leaves room for a few missed rounds and a slow job before the health check fails.
+HEARTBEAT = Timer("core.heartbeat", "rathaus.core.timers.heartbeat", every=dt.timedelta(minutes=1))
+
 # Each app registers its own timers in its AppConfig.ready() (core names no other app).
 TIMERS: list[Timer] = [
+    HEARTBEAT,
     Timer(
         "core.attempt_counts",
         "rathaus.core.services.attempt_counts_purge",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rathaus.core import views
+from rathaus.core import operations_views, views
 
 app_name = "core"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("tenant/", views.tenant_switch, name="tenant_switch"),
     path("organisation/", views.organisation, name="organisation"),
     path("access-log/", views.access_log, name="access_log"),
+    path("healthz", operations_views.healthz, name="healthz"),
 ]

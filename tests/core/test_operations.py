@@ -1,0 +1,132 @@
+"""What the data centre's monitoring reads: /healthz. Real database, real worker command; the
+clock is frozen where an age counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from rathaus.core.models import Role, TimerState
+from rathaus.core.timers import TIMERS, run_due_timers
+
+START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
+HEALTHZ = reverse("core:healthz")
+
+
+@pytest.fixture(autouse=True)
+def database_queue(settings):
+    # As in production (conftest runs tasks at once): the worker command needs it.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def worker_ran_timers() -> None:
+    """What `rathaus worker` does every round (here once, as from cron)."""
+    call_command("worker", "--timers-once", stdout=io.StringIO())
+
+
+def health(client: Client | None = None):
+    answer = (client or Client()).get(HEALTHZ)
+    return answer, json.loads(answer.content)
+
+
+# --- /healthz ---------------------------------------------------------------------------
+
+
+def test_healthz_is_ok_while_the_worker_runs_its_timers(db, django_assert_max_num_queries):
+    with time_machine.travel(START, tick=False) as clock:
+        worker_ran_timers()
+        clock.shift(dt.timedelta(seconds=42))
+        with django_assert_max_num_queries(1):  # probed every few seconds: it must be cheap
+            answer, body = health()
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "application/json"
+    assert body == {
+        "status": "ok",
+        "database": "ok",
+        "worker": {"last_seen": START.isoformat(), "age_seconds": 42, "status": "ok"},
+        "timers": {"max_lag_seconds": 0},
+    }
+
+
+def test_healthz_fails_once_the_heartbeat_is_older_than_the_threshold(db, settings):
+    with time_machine.travel(START, tick=False) as clock:
+        worker_ran_timers()
+        clock.shift(dt.timedelta(seconds=300))
+        assert health()[0].status_code == 200  # at the threshold still fine
+        clock.shift(dt.timedelta(seconds=1))
+        answer, body = health()
+        assert answer.status_code == 503
+        assert body["status"] == "fail" and body["database"] == "ok"
+        assert body["worker"] == {
+            "last_seen": START.isoformat(),
+            "age_seconds": 301,
+            "status": "stale",
+        }
+        settings.RATHAUS_WORKER_STALE_SECONDS = 600
+        assert health()[0].status_code == 200
+
+
+def test_the_worker_beats_every_minute_whichever_jobs_are_registered(db):
+    # Core's own jobs run hourly and daily; the heartbeat alone keeps the worker fresh.
+    core_only = [timer for timer in TIMERS if timer.name.startswith("core.")]
+    with time_machine.travel(START, tick=False) as clock:
+        for _minute in range(10):
+            run_due_timers(timers=core_only)
+            clock.shift(dt.timedelta(seconds=61))
+        answer, body = health()
+    assert answer.status_code == 200 and body["worker"]["age_seconds"] == 61
+
+
+def test_healthz_fails_when_no_worker_was_ever_seen(db):
+    TimerState.objects.create(name="core.access_log", next_run=START)  # looked at, never run
+    with time_machine.travel(START, tick=False):
+        answer, body = health()
+    assert answer.status_code == 503
+    assert body["worker"] == {"last_seen": None, "age_seconds": None, "status": "never"}
+
+
+def test_healthz_reports_how_late_the_timers_are(db):
+    with time_machine.travel(START, tick=False):
+        worker_ran_timers()
+        TimerState.objects.filter(name="core.access_log").update(
+            next_run=START - dt.timedelta(minutes=15)
+        )
+        # A timer no longer registered never runs again; it is not late.
+        TimerState.objects.create(name="gone.job", next_run=START - dt.timedelta(days=9))
+        answer, body = health()
+    assert answer.status_code == 200  # late jobs are for the metrics, not the load balancer
+    assert body["timers"] == {"max_lag_seconds": 900}
+
+
+def test_healthz_names_no_tenant_nor_person_and_is_never_cached(world_a):
+    with time_machine.travel(START, tick=False):
+        worker_ran_timers()
+        anonymous, _ = health()
+        signed_in, body = health(world_a.client(Role.TENANT_ADMIN))
+    for answer in (anonymous, signed_in):
+        text = answer.content.decode()
+        assert answer.status_code == 200
+        assert "no-store" in answer["Cache-Control"]
+        assert world_a.tenant.name not in text and world_a.tenant.slug not in text
+        assert not any(user.username in text for user in world_a.users.values())
+    assert anonymous.content == signed_in.content  # a login changes nothing
+    assert set(body) == {"status", "database", "worker", "timers"}
+
+
+def test_healthz_fails_naming_the_error_class_when_the_database_fails(db):
+    with connection.cursor() as cursor:  # rolled back with the test
+        cursor.execute("DROP TABLE core_timerstate")
+    answer, body = health()
+    assert answer.status_code == 503
+    assert body["status"] == "fail"
+    assert body["database"] in {"OperationalError", "ProgrammingError"}  # SQLite, PostgreSQL
+    assert "core_timerstate" not in answer.content.decode()
+    assert body["worker"]["status"] == "unknown"
