@@ -7,6 +7,7 @@ as a confusing error deep inside a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,6 +57,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(
+    name: str, default: list[str]
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Addresses or networks (`10.0.0.0/24`), comma-separated; host bits set in a network are
+    refused, since `10.0.0.5/24` may mean one address or the whole network."""
+    items = env_list(name, default)
+    try:
+        return [ipaddress.ip_network(item) for item in items]
+    except ValueError:
+        raise SettingError(
+            name, ",".join(items), "IP addresses or networks such as 10.0.0.0/24"
+        ) from None
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -15,6 +15,7 @@ from rathaus.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_timezone,
 )
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost and innermost, as django-prometheus wants; they count and time, change nothing.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "rathaus.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,6 +94,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "rathaus.core.middleware.TenantMiddleware",
+    "rathaus.core.metrics.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "rathaus.urls"
@@ -252,8 +256,13 @@ LOGGING = {
     },
 }
 
-# Operations (README): /healthz fails when no worker ran its timers for this long.
+# Operations (README): /healthz fails when no worker ran its timers for this long; /metrics
+# answers these addresses, or anyone with the token.
 RATHAUS_WORKER_STALE_SECONDS = env_int("RATHAUS_WORKER_STALE_SECONDS", 300, minimum=120)
+RATHAUS_METRICS_ALLOWED_IPS = env_networks("RATHAUS_METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+RATHAUS_METRICS_TOKEN = env_str("RATHAUS_METRICS_TOKEN", "")
+if 0 < len(RATHAUS_METRICS_TOKEN) < 32:
+    raise SettingError("RATHAUS_METRICS_TOKEN", "***", "at least 32 characters")
 
 # Search: how many hits the desk shows, and the fuzzy threshold for typo tolerance.
 RATHAUS_SEARCH_LIMIT = env_int("RATHAUS_SEARCH_LIMIT", 10, minimum=1)

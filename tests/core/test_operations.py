@@ -1,5 +1,5 @@
-"""What the data centre's monitoring reads: /healthz. Real database, real worker command; the
-clock is frozen where an age counts."""
+"""What the data centre's monitoring reads: /healthz and /metrics. Real database, real worker
+command, real django-prometheus; the clock is frozen where an age counts."""
 
 from __future__ import annotations
 
@@ -13,18 +13,28 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django_tasks import task
+from prometheus_client.parser import text_string_to_metric_families
 
 from rathaus.core.models import Role, TimerState
 from rathaus.core.timers import TIMERS, run_due_timers
 
 START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 HEALTHZ = reverse("core:healthz")
+METRICS = reverse("core:metrics")
+TOKEN = "metrics-token-0123456789-abcdefghij"
 
 
 @pytest.fixture(autouse=True)
 def database_queue(settings):
-    # As in production (conftest runs tasks at once): the worker command needs it.
+    # As in production (conftest runs tasks at once): the worker command and the queue length
+    # need the database backend.
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@task()
+def waiting() -> None:
+    """Never runs here: it only fills the queue that the metrics count."""
 
 
 def worker_ran_timers() -> None:
@@ -130,3 +140,96 @@ def test_healthz_fails_naming_the_error_class_when_the_database_fails(db):
     assert body["database"] in {"OperationalError", "ProgrammingError"}  # SQLite, PostgreSQL
     assert "core_timerstate" not in answer.content.decode()
     assert body["worker"]["status"] == "unknown"
+
+
+# --- /metrics ---------------------------------------------------------------------------
+
+
+def scraped(client: Client | None = None, **headers) -> dict[tuple[str, tuple], float]:
+    answer = (client or Client()).get(METRICS, **headers)
+    assert answer.status_code == 200
+    assert "no-store" in answer["Cache-Control"]
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.content.decode())
+        for sample in family.samples
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"REMOTE_ADDR": "203.0.113.7"},
+        {"REMOTE_ADDR": "203.0.113.7", "HTTP_AUTHORIZATION": "Bearer "},
+        {"REMOTE_ADDR": "203.0.113.7", "HTTP_AUTHORIZATION": f"Bearer {TOKEN}x"},
+        {"REMOTE_ADDR": "203.0.113.7", "HTTP_AUTHORIZATION": TOKEN},  # not a bearer header
+        # Through a proxy nobody declared: 127.0.0.1 is the proxy, the asker is elsewhere.
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.7"},
+    ],
+)
+def test_metrics_are_a_404_to_anyone_else(db, settings, headers):
+    settings.RATHAUS_METRICS_TOKEN = TOKEN
+    answer = Client().get(METRICS, **headers)
+    assert answer.status_code == 404
+    assert b"rathaus_" not in answer.content and b"django_http" not in answer.content
+
+
+def test_without_a_token_set_an_empty_bearer_opens_nothing(db, settings):
+    settings.RATHAUS_METRICS_TOKEN = ""
+    answer = Client().get(METRICS, REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer ")
+    assert answer.status_code == 404
+
+
+def test_metrics_answer_loopback_allowed_networks_the_token_and_the_declared_proxy(db, settings):
+    import ipaddress
+
+    assert scraped(REMOTE_ADDR="127.0.0.1")
+    assert scraped(REMOTE_ADDR="::1")
+    assert scraped(REMOTE_ADDR="::ffff:127.0.0.1")  # a dual-stack listener
+    settings.RATHAUS_METRICS_TOKEN = TOKEN
+    assert scraped(REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    settings.RATHAUS_METRICS_ALLOWED_IPS = [ipaddress.ip_network("10.20.0.0/16")]
+    assert scraped(REMOTE_ADDR="10.20.3.4")
+    assert Client().get(METRICS, REMOTE_ADDR="127.0.0.1").status_code == 404
+    settings.RATHAUS_BEHIND_PROXY = True  # the proxy's last entry is who asks
+    assert scraped(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.20.9.9")
+    answer = Client().get(METRICS, REMOTE_ADDR="10.20.3.4", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert answer.status_code == 404
+
+
+def test_metrics_show_the_queue_the_timers_lag_and_the_heartbeat_age(db):
+    with time_machine.travel(START, tick=False) as clock:
+        worker_ran_timers()
+        waiting.enqueue()
+        waiting.enqueue()
+        waiting.using(run_after=START + dt.timedelta(hours=1)).enqueue()  # a later retry
+        TimerState.objects.filter(name="cases.escalate").update(
+            next_run=START - dt.timedelta(minutes=3)
+        )
+        clock.shift(dt.timedelta(seconds=42))
+        metrics = scraped()
+    assert metrics[("rathaus_task_queue_length", ())] == 2
+    assert metrics[("rathaus_worker_heartbeat_age_seconds", ())] == 42
+    lags = {labels[0][1]: value for (name, labels), value in metrics.items() if "lag" in name}
+    assert lags["cases.escalate"] == 180 + 42
+    assert lags["core.heartbeat"] == 0 and lags["mail.poll"] == 0
+    assert "gone.job" not in lags
+
+
+def test_a_worker_never_seen_is_infinitely_old_to_the_metrics(db):
+    metrics = scraped()
+    assert metrics[("rathaus_worker_heartbeat_age_seconds", ())] == float("inf")
+    assert metrics[("rathaus_task_queue_length", ())] == 0
+
+
+def test_requests_are_counted_and_timed_by_view_with_known_methods_only(db):
+    latency = "django_http_requests_latency_seconds_by_view_method_count"
+    key = (latency, (("method", "GET"), ("view", "core:healthz")))
+    before = scraped().get(key, 0)
+    Client().get(HEALTHZ)
+    Client().generic("BREW", HEALTHZ)  # anyone may send any method
+    after = scraped()
+    assert after[key] == before + 1
+    invalid = (latency, (("method", "<invalid method>"), ("view", "core:healthz")))
+    assert after[invalid] >= 1
+    assert not any(("method", "BREW") in labels for _, labels in after)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("organisation/", views.organisation, name="organisation"),
     path("access-log/", views.access_log, name="access_log"),
     path("healthz", operations_views.healthz, name="healthz"),
+    path("metrics", operations_views.metrics, name="metrics"),
 ]
