@@ -246,15 +246,25 @@ TASKS = {
     }
 }
 
-LOGGING = {
+# `json`: one JSON object per line for a log collector, and a line per request (core.logs).
+LOG_FORMAT = env_choice("RATHAUS_LOG_FORMAT", "text", ("text", "json"))
+LOGGING: dict[str, object] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "rathaus.core.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"}
+        | ({"formatter": "json"} if LOG_FORMAT == "json" else {})
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice("RATHAUS_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
     },
 }
+if LOG_FORMAT == "json":
+    # The development server's request lines would otherwise bypass the JSON handler.
+    LOGGING["loggers"] = {"django.server": {"handlers": ["console"], "propagate": False}}
+    MIDDLEWARE.insert(1, "rathaus.core.logs.RequestLogMiddleware")
 
 # Operations (README): /healthz fails when no worker ran its timers for this long; /metrics
 # answers these addresses, or anyone with the token.

@@ -1,11 +1,16 @@
-"""What the data centre's monitoring reads: /healthz and /metrics. Real database, real worker
-command, real django-prometheus; the clock is frozen where an age counts."""
+"""What the data centre's monitoring reads: /healthz, /metrics and the JSON logs. Real
+database, real worker command, real django-prometheus; the clock is frozen where an age counts."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
+import logging
+import os
+import subprocess
+import sys
 
 import pytest
 import time_machine
@@ -16,6 +21,7 @@ from django.urls import reverse
 from django_tasks import task
 from prometheus_client.parser import text_string_to_metric_families
 
+from rathaus.core.logs import JsonFormatter
 from rathaus.core.models import Role, TimerState
 from rathaus.core.timers import TIMERS, run_due_timers
 
@@ -233,3 +239,117 @@ def test_requests_are_counted_and_timed_by_view_with_known_methods_only(db):
     invalid = (latency, (("method", "<invalid method>"), ("view", "core:healthz")))
     assert after[invalid] >= 1
     assert not any(("method", "BREW") in labels for _, labels in after)
+
+
+# --- JSON logs --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def json_lines(logger_name: str):
+    """What the logger writes through the JSON formatter, as parsed objects."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@pytest.fixture
+def request_log(settings):
+    """The request lines, with their middleware installed as `RATHAUS_LOG_FORMAT=json` does."""
+    settings.MIDDLEWARE = ["rathaus.core.logs.RequestLogMiddleware", *settings.MIDDLEWARE]
+    with json_lines("rathaus.request") as lines:
+        yield lines
+
+
+def test_a_json_log_line_parses_and_carries_no_query_string():
+    record = logging.makeLogRecord(
+        {
+            "name": "django.server",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": '"%s" %s %s',
+            "args": ("GET /kc/history/?phone=0170-1234567&name=Erika HTTP/1.1", 200, 512),
+            "created": START.timestamp(),
+        }
+    )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    assert json.loads(line) == {
+        "time": "2026-06-01T08:00:00.000+00:00",
+        "level": "INFO",
+        "logger": "django.server",
+        "message": '"GET /kc/history/ HTTP/1.1" 200 512',
+    }
+
+
+def test_the_request_line_has_method_path_status_duration_and_no_query(db, request_log):
+    Client().get(HEALTHZ + "?email=erika%40example.org&q=Erika+Mustermann")
+    (line,) = request_log()
+    assert line["logger"] == "rathaus.request" and line["level"] == "INFO"
+    assert line["method"] == "GET" and line["path"] == HEALTHZ and line["status"] == 503
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert line["message"] == f"GET {HEALTHZ} 503"
+    assert "tenant" not in line  # anonymous
+    text = json.dumps(line)
+    assert "?" not in text and "example.org" not in text and "Erika" not in text
+
+
+def test_the_request_line_names_the_tenant_by_id_and_no_user(world_a, request_log):
+    world_a.client(Role.KC_AGENT).get(reverse("core:home"))
+    (line,) = request_log()
+    assert line["tenant"] == world_a.tenant.pk and line["status"] == 200
+    text = json.dumps(line)
+    assert world_a.users[Role.KC_AGENT].username not in text
+    assert world_a.tenant.name not in text
+
+
+def test_a_link_token_never_reaches_the_log(db, request_log):
+    with json_lines("django.request") as warnings:  # its "Not Found: <path>"
+        Client().get("/book/alpha/confirm/s3cret-booking-token/")
+    (line,) = request_log()
+    assert line["path"] == "/book/alpha/confirm/<token>/" and line["status"] == 404
+    (warned,) = warnings()
+    assert warned["message"] == "Not Found: /book/alpha/confirm/<token>/"
+    assert "status_code" not in warned and "request" not in warned  # only the listed fields
+
+
+@pytest.mark.parametrize(
+    ("log_format", "request_lines", "written"),
+    [
+        ("json", True, {"level": "WARNING", "logger": "check", "message": "GET /kc/"}),
+        (None, False, "GET /kc/?phone=0170-1234567"),  # the default: as it always was
+    ],
+)
+def test_the_log_format_setting_chooses_json_lines_and_request_lines(
+    tmp_path, log_format, request_lines, written
+):
+    code = (
+        "import django, logging; django.setup(); from django.conf import settings; "
+        "print('rathaus.core.logs.RequestLogMiddleware' in settings.MIDDLEWARE); "
+        "logging.getLogger('check').warning('GET /kc/?phone=0170-1234567')"
+    )
+    environment = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "rathaus.settings",
+        "RATHAUS_DATA_DIR": str(tmp_path),
+        "RATHAUS_LOG_FORMAT": log_format or "",
+    }
+    if log_format is None:
+        del environment["RATHAUS_LOG_FORMAT"]
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == str(request_lines)
+    (line,) = result.stderr.splitlines()
+    if log_format == "json":
+        entry = json.loads(line)
+        assert {key: entry[key] for key in written} == written and "time" in entry
+    else:
+        assert line == written
