@@ -389,6 +389,7 @@ def test_inbox_filters_by_service(world_a):
         "//evil.example/phish",
         "/cases/?x=1\x00",
         "javascript:alert(1)",
+        "inbox",  # a bare word: redirect() would take it for a URL name
     ],
 )
 def test_bulk_assign_goes_back_only_to_a_page_of_this_site(world_a, target):

@@ -36,11 +36,12 @@ def active_tenant(request: TenantRequest) -> Tenant:
 
 
 def next_url(request: HttpRequest, default: str) -> str:
-    """Where to go after a form: the posted `next` when it is a page of this site (never
-    another host, another scheme or a control character), otherwise `default`."""
+    """Where to go after a form: the posted `next` when it is a page of this site (a path:
+    never another host, another scheme or a control character; and never a bare word, which
+    `redirect` would look up as a URL name), otherwise `default`."""
     wanted = request.POST.get("next", "")
     if (
-        wanted
+        wanted.startswith("/")
         and wanted.isprintable()
         and url_has_allowed_host_and_scheme(
             wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
