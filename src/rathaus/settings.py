@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "rathaus.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "rathaus.core.security.PrivateResponseMiddleware",
+    "rathaus.core.security.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,6 +174,9 @@ AXES_COOLOFF_TIME = env_int("RATHAUS_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# What axes stores of a failed login: at most its column's 255 characters (a longer name is
+# no user's, and would otherwise end the login page in a database error).
+AXES_USERNAME_CALLABLE = "rathaus.core.clients.login_username"
 # The address axes locks is the one the rate limits count (REMOTE_ADDR, or behind our proxy
 # the entry it appended to X-Forwarded-For). Without this axes falls back to REMOTE_ADDR,
 # which behind a proxy is the proxy: five wrong passwords would lock a user out for everyone.

@@ -1,5 +1,5 @@
 """A staff session ends when idle and after its lifetime; no page is cached; every answer
-limits the browser features the pages may use."""
+limits the browser features the pages may use; input no field can hold is refused whole."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import datetime as dt
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
+from django.test import Client
 from django.urls import reverse
+from django_scopes import scope
 
+from rathaus.contacts.models import Contact
+from rathaus.core.http import id_param
 from rathaus.core.models import Role
 
 START = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
@@ -61,3 +66,32 @@ def test_pages_and_exports_are_not_cached_and_features_are_limited(world_a):
         assert answer["Permissions-Policy"].startswith("camera=(self), microphone=()"), url
     login = agent.get(reverse("login"))
     assert "no-store" in login["Cache-Control"]
+
+
+def test_a_nul_byte_anywhere_in_a_page_request_is_refused_whole(world_a):
+    agent = world_a.client(Role.KC_AGENT)
+    clerk = world_a.client(Role.CLERK)
+    for answer in (
+        agent.get(reverse("catalog:service_list"), {"q": "Pass\x00wort"}),
+        clerk.get("/cases/a%00b/"),
+        agent.post(reverse("contacts:contact_start"), {"channel": "phone\x00"}),
+    ):
+        assert answer.status_code == 400
+        assert "enthält Zeichen, die nicht verarbeitet werden können" in answer.content.decode()
+    with scope(tenant=world_a.tenant):
+        assert not Contact.objects.exists()  # the refused form started no contact
+
+
+def test_ids_from_query_strings_are_ascii_digits_that_fit_the_database(world_a):
+    assert [id_param(v) for v in ("12", "²", "١٢", "-1", "1e3", "9" * 19, "", None)] == [
+        12, None, None, None, None, None, None, None,
+    ]  # fmt: skip
+    editor = world_a.client(Role.KNOWLEDGE_EDITOR)
+    for unit in ("²", "9" * 23):
+        assert editor.get(reverse("catalog:service_list"), {"unit": unit}).status_code == 200
+
+
+def test_a_login_name_longer_than_any_account_is_a_failed_login_not_an_error(db):
+    answer = Client().post(reverse("login"), {"username": "x" * 300, "password": "wrong"})
+    assert answer.status_code == 200
+    assert AccessAttempt.objects.get().username == "x" * 255

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from rathaus.catalog.models import Location
 from rathaus.core.exports import csv_response
 from rathaus.core.forms import limit_dates, model_choice_field
-from rathaus.core.http import TenantRequest
+from rathaus.core.http import TenantRequest, id_param
 from rathaus.core.models import Role
 from rathaus.core.permissions import has_role, role_required
 
@@ -98,9 +98,10 @@ def _location_or_404(request: TenantRequest, value: str) -> Location | None:
     """Another tenant's location id is a 404 like any unknown id (the scope hides it)."""
     if not value:
         return None
-    if not value.isdigit():
+    pk = id_param(value)
+    if pk is None:
         raise Http404
-    return get_object_or_404(Location, pk=int(value), tenant=request.tenant)
+    return get_object_or_404(Location, pk=pk, tenant=request.tenant)
 
 
 def _sees_every_office(request: TenantRequest) -> bool:

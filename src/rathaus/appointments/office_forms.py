@@ -17,6 +17,7 @@ from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceFie
 
 from rathaus.catalog.models import Location, Service
 from rathaus.core.forms import limit_dates, model_choice_field
+from rathaus.core.http import id_param
 
 from .models import Counter, OfferedService
 from .rules import BOOKABLE_DAYS
@@ -201,8 +202,8 @@ class PhoneRequestForm(forms.Form):
         return day if day is not None and BOOKABLE_DAYS.allows(day) else None
 
     def _chosen_location(self, locations: QuerySet[Location]) -> Location | None:
-        raw = self.data.get("location", "")
-        return locations.filter(pk=raw).first() if str(raw).isdigit() else None
+        pk = id_param(self.data.get("location"))
+        return locations.filter(pk=pk).first() if pk is not None else None
 
     def rows(self) -> list[tuple[Any, forms.BoundField]]:
         """Each service checkbox with its quantity field, for the template."""

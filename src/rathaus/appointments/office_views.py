@@ -29,7 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
-from rathaus.core.http import TenantRequest, acting_staff
+from rathaus.core.http import TenantRequest, acting_staff, id_param
 from rathaus.core.models import Tenant
 from rathaus.core.permissions import role_required
 from rathaus.core.tenancy import tenant_context
@@ -151,8 +151,8 @@ def kiosk(request: HttpRequest, location: Location, token: str) -> HttpResponse:
 @require_POST
 @device_view("kiosk")
 def kiosk_issue(request: HttpRequest, location: Location, token: str) -> HttpResponse:
-    raw = request.POST.get("service", "")
-    service = location.services.filter(pk=raw).first() if raw.isdigit() else None
+    pk = id_param(request.POST.get("service"))
+    service = location.services.filter(pk=pk).first() if pk is not None else None
     try:
         ticket = services.ticket_issue(location=location, services=[service] if service else [])
     except services.BookingError as error:

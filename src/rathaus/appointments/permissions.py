@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from rathaus.catalog.models import Location
-from rathaus.core.http import TenantRequest
+from rathaus.core.http import TenantRequest, id_param
 from rathaus.core.models import Membership, OrgUnit, Role
 from rathaus.core.permissions import has_role
 
@@ -82,8 +82,6 @@ def chosen_location_check(
 ) -> None:
     """403 when a filter names a location of this tenant the person may not work at; an
     unknown id is left to the form, which refuses it as any bad choice."""
-    value = str(raw or "")
-    if not (value.isdigit() and len(value) < 10):
-        return
-    if Location.objects.filter(pk=int(value)).exists():
-        location_check(request, int(value), roles)
+    pk = id_param(raw)
+    if pk is not None and Location.objects.filter(pk=pk).exists():
+        location_check(request, pk, roles)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from rathaus.catalog.models import Location, Service
 from rathaus.catalog.selectors import published_services
+from rathaus.core.http import id_param
 
 from .models import MAX_QUANTITY
 from .rules import BOOKABLE_DAYS, BookingRequest
@@ -95,7 +96,7 @@ class Choice:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    return id_param(value)
 
 
 def _items(data: QueryDict, choice: Choice) -> None:

@@ -16,7 +16,7 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.forms import ArticleForm, ServiceForm
 from rathaus.catalog.models import Article, Service, ServiceStatus
 from rathaus.core.exports import csv_response
-from rathaus.core.http import TenantRequest, acting_staff, active_tenant
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant, id_param
 from rathaus.core.models import OrgUnit, Role
 from rathaus.core.paging import paged
 from rathaus.core.permissions import has_role, role_required, tenant_required
@@ -56,8 +56,8 @@ def _filtered_services(request: TenantRequest) -> tuple[QuerySet[Service], dict[
         )
     if params["status"] in ServiceStatus.values:
         services = services.filter(status=params["status"])
-    if params["unit"].isdigit():
-        services = services.filter(org_unit_id=int(params["unit"]))
+    if (unit := id_param(params["unit"])) is not None:
+        services = services.filter(org_unit_id=unit)
     if params["bookable"] in {"yes", "no"}:
         services = services.filter(bookable=params["bookable"] == "yes")
     order = {

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rathaus.core.calendar import WorkingCalendar
+from rathaus.core.http import id_param
 from rathaus.core.keys import email_key, phone_key
 from rathaus.core.models import OrgUnit, Tenant
 
@@ -152,8 +153,8 @@ def inbox_cases(
         qs = qs.filter(assignee=user)
     elif filters.assignee == "none":
         qs = qs.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
-        qs = qs.filter(assignee_id=int(filters.assignee))
+    elif (assignee := id_param(filters.assignee)) is not None:
+        qs = qs.filter(assignee_id=assignee)
     if filters.service:
         qs = qs.filter(service_id=filters.service)
     if filters.channel:

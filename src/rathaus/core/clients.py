@@ -15,3 +15,12 @@ def client_ip(request: HttpRequest) -> str:
         if last:
             return last
     return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def login_username(
+    request: HttpRequest, credentials: dict[str, object] | None = None
+) -> str | None:
+    """The name a login attempt gave, as django-axes records it: cut to its column's 255
+    characters (no account has a longer name; uncut, the failed attempt itself would fail)."""
+    given = (credentials or {}).get("username") or request.POST.get("username")
+    return str(given)[:255] if given else None

@@ -49,3 +49,12 @@ def next_url(request: HttpRequest, default: str) -> str:
     ):
         return wanted
     return default
+
+
+def id_param(value: object) -> int | None:
+    """A row id from a query string or form (`?unit=12`): ASCII digits that fit a database
+    integer, else None. Not `str.isdigit`, which takes `²` and other digits `int()` refuses."""
+    text = str(value or "")
+    if text.isascii() and text.isdecimal() and len(text) <= 18:
+        return int(text)
+    return None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -75,3 +76,29 @@ class PrivateResponseMiddleware:
         if settings.PERMISSIONS_POLICY:
             response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class NulCharacter(SuspiciousOperation):
+    """A NUL byte in a page's path, query or form: no text field may hold one (PostgreSQL
+    refuses it outright), so the request is refused whole with a 400 page."""
+
+
+class RefuseNulMiddleware:
+    """Refuses a NUL byte anywhere in a page request before a view can pass it to the
+    database. The REST API answers its own JSON errors and is left to its parsers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/") and _carries_nul(request):
+            raise NulCharacter("NUL byte in the request")
+        return self.get_response(request)
+
+
+def _carries_nul(request: HttpRequest) -> bool:
+    texts = [request.path]
+    for data in (request.GET, request.POST) if request.method == "POST" else (request.GET,):
+        for key, values in data.lists():
+            texts += [key, *values]
+    return any("\x00" in text for text in texts)

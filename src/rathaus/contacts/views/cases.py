@@ -30,7 +30,7 @@ from rathaus.contacts.services import delivery
 from rathaus.contacts.views.common import _download
 from rathaus.core.access import access_logged
 from rathaus.core.exports import csv_response
-from rathaus.core.http import TenantRequest, acting_staff, active_tenant, next_url
+from rathaus.core.http import TenantRequest, acting_staff, active_tenant, id_param, next_url
 from rathaus.core.models import AccessAction, Membership, Role
 from rathaus.core.paging import PAGE_SIZE, paged
 from rathaus.core.permissions import has_role, role_required
@@ -78,7 +78,7 @@ def _inbox_filter(request: TenantRequest) -> selectors.InboxFilter:
         else "",
         due=get.get("due", "") if get.get("due", "") in {"", "overdue", "week"} else "",
         assignee=get.get("assignee", "")[:12],
-        service=int(service) if service.isdigit() else None,
+        service=id_param(service),
         channel=get.get("channel", "") if get.get("channel", "") in Channel.values else "",
         q=get.get("q", "")[:100],
     )
