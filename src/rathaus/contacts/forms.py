@@ -87,7 +87,9 @@ class ContactFinishForm(forms.Form):
             and "callback_due" not in self.errors  # one message: the time is out of range
         ):
             self.add_error("callback_due", _("A promised callback needs a due time."))
-        if outcome == Outcome.HANDED_OVER:
+        if outcome != Outcome.HANDED_OVER:
+            data["join_case"] = None  # joining a case is a hand-over; otherwise it is ignored
+        else:
             reference = (data.get("join_case") or "").strip()
             if reference:
                 case = Case.objects.filter(reference=reference, status__in=OPEN_STATUSES).first()
