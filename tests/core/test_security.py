@@ -95,3 +95,13 @@ def test_a_login_name_longer_than_any_account_is_a_failed_login_not_an_error(db)
     answer = Client().post(reverse("login"), {"username": "x" * 300, "password": "wrong"})
     assert answer.status_code == 200
     assert AccessAttempt.objects.get().username == "x" * 255
+
+
+def test_a_row_id_beyond_any_database_integer_is_a_form_error(world_a):
+    editor = world_a.client(Role.KNOWLEDGE_EDITOR)
+    answer = editor.post(
+        reverse("catalog:article_create"),
+        {"question": "Wie?", "answer": "So.", "services": ["9" * 23]},
+    )
+    assert answer.status_code == 200
+    assert answer.context["form"].errors["services"]

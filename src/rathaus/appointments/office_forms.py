@@ -13,10 +13,10 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
+from django_scopes.forms import SafeModelChoiceField
 
 from rathaus.catalog.models import Location, Service
-from rathaus.core.forms import limit_dates, model_choice_field
+from rathaus.core.forms import RowsField, limit_dates, model_choice_field
 from rathaus.core.http import id_param
 
 from .models import Counter, OfferedService
@@ -87,7 +87,7 @@ class BookingSearchForm(forms.Form):
 
 
 class FinishForm(forms.Form):
-    services = SafeModelMultipleChoiceField(
+    services = RowsField(
         label=_("Services done"),
         queryset=Service.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -103,7 +103,7 @@ class TransferForm(forms.Form):
     counter = SafeModelChoiceField(
         label=_("To counter"), queryset=Counter.objects.none(), required=False
     )
-    services = SafeModelMultipleChoiceField(
+    services = RowsField(
         label=_("Or to these services"),
         queryset=Service.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -163,7 +163,7 @@ class PhoneRequestForm(forms.Form):
     """What the caller wants: location, services and how many of each (read from the query)."""
 
     location = SafeModelChoiceField(label=_("Location"), queryset=Location.objects.none())
-    services = SafeModelMultipleChoiceField(
+    services = RowsField(
         label=_("Services"),
         queryset=Service.objects.none(),
         widget=forms.CheckboxSelectMultiple,

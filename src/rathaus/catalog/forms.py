@@ -4,10 +4,10 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
+from django_scopes.forms import SafeModelChoiceField
 
 from rathaus.catalog.models import Article, Service
-from rathaus.core.forms import limit_dates, model_choice_field
+from rathaus.core.forms import RowsField, limit_dates, model_choice_field
 from rathaus.core.models import OrgUnit
 
 INPUT = {"class": "kern-form-input__input"}
@@ -25,7 +25,7 @@ class ServiceForm(forms.ModelForm):
         # Scoped managers refuse queries at import time; the real querysets are set per request below.
         field_classes = {
             "org_unit": SafeModelChoiceField,
-            "combinable": SafeModelMultipleChoiceField,
+            "combinable": RowsField,
         }
         widgets = {
             "valid_from": forms.DateInput(attrs={**INPUT, "type": "date"}, format="%Y-%m-%d"),
@@ -67,7 +67,7 @@ class ArticleForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = ["question", "answer", "keywords", "services", "review_by"]
-        field_classes = {"services": SafeModelMultipleChoiceField}
+        field_classes = {"services": RowsField}
         widgets = {"review_by": forms.DateInput(attrs={**INPUT, "type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
+from django_scopes.forms import SafeModelMultipleChoiceField
 
+from rathaus.core.http import id_param
 from rathaus.core.models import AccessAction
 
 
@@ -121,3 +123,19 @@ class AccessLogFilter(forms.Form):
         subject_kind.choices = [("", _("All"))] + [(k, k) for k in kinds]
         for field in self.fields.values():
             field.widget.attrs["class"] = "kern-form-input__input"
+
+
+class RowsField(SafeModelMultipleChoiceField):
+    """A choice of several rows by id that refuses an id no database integer can hold, with
+    the field's usual message, before it reaches the query (SQLite raises on such a number
+    instead of finding nothing)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if id_param(pk) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
