@@ -61,10 +61,6 @@ from tests import fuzzing
 from tests.appointments.conftest import MONDAY, at, build_office
 from tests.appointments.helpers import book, frozen_clock
 
-pytestmark = pytest.mark.xfail(
-    reason="issue 16: the 500s listed in docs/fuzz-findings.md are being fixed", strict=False
-)
-
 MORNING = at(MONDAY, 9, 0)  # a Monday morning, the office open
 clock = frozen_clock(MORNING)
 
