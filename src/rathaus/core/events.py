@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from django.db import models
 from django.utils import timezone
@@ -88,25 +88,29 @@ def subject_of(row: models.Model) -> Subject:
         raise VocabularyError(f"{type(row).__name__} is not declared as a subject") from None
 
 
+class EventDetails(TypedDict, total=False):
+    """What an event may say beyond its tenant, activity and subject (all optional)."""
+
+    actor: User | None
+    org_unit: OrgUnit | None
+    channel: str
+    payload: Mapping[str, Json] | None
+    timestamp: dt.datetime | None
+
+
 def event_build(
-    *,
-    tenant: Tenant,
-    activity: Activity,
-    subject: models.Model,
-    actor: User | None = None,
-    org_unit: OrgUnit | None = None,
-    channel: str = "",
-    payload: Mapping[str, Json] | None = None,
-    timestamp: dt.datetime | None = None,
+    *, tenant: Tenant, activity: Activity, subject: models.Model, **details: Unpack[EventDetails]
 ) -> Event:
     """An unsaved event, for services that insert several at once with `bulk_create`.
 
     The payload must not hold personal data (names, addresses, e-mail): those live in the
     domain rows so retention rules can erase them while the event statistics survive.
     """
-    undeclared = set(payload or ()) - activity.payload
+    payload = details.get("payload") or {}
+    undeclared = set(payload) - activity.payload
     if undeclared:
         raise VocabularyError(f"{activity.name} carries no {', '.join(sorted(undeclared))}")
+    actor = details.get("actor")
     if actor is not None and not actor.is_authenticated:
         actor = None
     return Event(
@@ -115,35 +119,18 @@ def event_build(
         subject_id=activity.subject.id_of(subject),
         activity=activity.name,
         actor=actor,
-        org_unit=org_unit,
-        channel=channel,
-        payload=dict(payload or {}),
-        timestamp=timestamp or timezone.now(),
+        org_unit=details.get("org_unit"),
+        channel=details.get("channel", ""),
+        payload=dict(payload),
+        timestamp=details.get("timestamp") or timezone.now(),
     )
 
 
 def event_append(
-    *,
-    tenant: Tenant,
-    activity: Activity,
-    subject: models.Model,
-    actor: User | None = None,
-    org_unit: OrgUnit | None = None,
-    channel: str = "",
-    payload: Mapping[str, Json] | None = None,
-    timestamp: dt.datetime | None = None,
+    *, tenant: Tenant, activity: Activity, subject: models.Model, **details: Unpack[EventDetails]
 ) -> Event:
     """Append one event (see `event_build`). Call it inside the calling service's transaction."""
-    event = event_build(
-        tenant=tenant,
-        activity=activity,
-        subject=subject,
-        actor=actor,
-        org_unit=org_unit,
-        channel=channel,
-        payload=payload,
-        timestamp=timestamp,
-    )
+    event = event_build(tenant=tenant, activity=activity, subject=subject, **details)
     event.save()
     return event
 
