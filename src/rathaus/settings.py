@@ -190,8 +190,10 @@ USE_TZ = True
 TIME_ZONE = env_timezone("RATHAUS_TIME_ZONE", "Europe/Berlin")
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The image collects the static files at build time into its own directory (Dockerfile), so
+# an upgrade brings its own files instead of finding the old ones in the data volume.
+STATIC_ROOT = Path(env_str("RATHAUS_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [("vendor", PROJECT_DIR / "node_modules")]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
@@ -212,6 +214,14 @@ PERMISSIONS_POLICY = env_str(
 )
 SECURE_HSTS_SECONDS = env_int("RATHAUS_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Preloading is the decision of whoever owns the registrable domain (the city, not the data
+# centre that runs rathaus.example.de), so it is opt-in and its deploy check is silenced.
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0 and env_bool("RATHAUS_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Redirect plain HTTP to HTTPS (behind the proxy it already does; set it as a second line of
+# defence). The probes ask the server directly over HTTP and must get their answer.
+SECURE_SSL_REDIRECT = env_bool("RATHAUS_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Behind a reverse proxy: TLS ends there, and the client's address is the last entry the
