@@ -1,4 +1,6 @@
-"""Citizen pages: book an appointment, confirm it by the e-mail link, cancel or move it.
+"""Citizen pages: the booking wizard and its "check your e-mail" page.
+
+The links in the e-mails (confirm, cancel, move) are in `portal_link_views`.
 
 The booking wizard works without JavaScript: every step is a GET form that carries the earlier
 choices (see `portal_forms.Choice`); only the last step posts and books. The proof of work of
@@ -32,11 +34,8 @@ from rathaus.core.models import Tenant
 from rathaus.core.tenancy import tenant_context
 
 from . import antibot, selectors, services
-from .links import booking_for_token
-from .mails import qr_svg
 from .models import Booking, BookingChannel, BookingPolicy, BookingStatus, OpeningHours
-from .portal_forms import STEPS, Choice, DetailsForm, MoveForm, choice_from, service_options
-from .rules import BOOKABLE_DAYS, confirm_refusal
+from .portal_forms import STEPS, Choice, DetailsForm, choice_from, service_options
 
 HELD_SALT = "appointments.portal.held"
 HELD_MAX_AGE = 24 * 3600
@@ -53,7 +52,7 @@ IDEMPOTENCY_KEY = re.compile(r"[0-9a-f]{32}")
 View = Callable[..., HttpResponse]
 
 
-def _public(view: View) -> View:
+def public_page(view: View) -> View:
     """Look the municipality up by its slug and run the view inside its scope."""
 
     @wraps(view)
@@ -81,7 +80,7 @@ def _steps(choice: Choice, current: str) -> list[dict[str, Any]]:
     return steps
 
 
-def _months(days: dict[dt.date, int], url: Callable[[dt.date], str]) -> list[list[dict]]:
+def month_grid(days: dict[dt.date, int], url: Callable[[dt.date], str]) -> list[list[dict]]:
     """Free days grouped by month, each with its number of free times and its link."""
     months: dict[tuple[int, int], list[dict]] = {}
     for day in sorted(days):
@@ -171,7 +170,7 @@ def _nothing_free(choice: Choice, offering: list[Location], here: Location | Non
 # --- the wizard --------------------------------------------------------------------------------
 
 
-@_public
+@public_page
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     if request.method == "POST":
@@ -268,7 +267,7 @@ def _day_step(
     request: HttpRequest, tenant: Tenant, choice: Choice, offering: list[Location]
 ) -> HttpResponse:
     days = selectors.free_days(request=choice.request())
-    months = _months(days, lambda day: choice.query("day", day=day.isoformat()))
+    months = month_grid(days, lambda day: choice.query("day", day=day.isoformat()))
     context = _context(tenant, choice, "day", months=months)
     if not days:
         context.update(nothing_free=True, **_nothing_free(choice, offering, choice.location))
@@ -408,7 +407,7 @@ def _held_url(tenant: Tenant, booking: Booking) -> str:
     return reverse("appointments:held", kwargs={"tenant_slug": tenant.slug, "token": token})
 
 
-def _message(
+def message_page(
     request: HttpRequest, tenant: Tenant, title: str, message: str, status: int
 ) -> HttpResponse:
     """A page that only says why something did not work, with the way back to booking."""
@@ -421,7 +420,7 @@ def _message(
 
 
 def _too_many(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    return _message(
+    return message_page(
         request,
         tenant,
         _("Too many booking attempts"),
@@ -433,8 +432,8 @@ def _too_many(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     )
 
 
-def _gone(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    return _message(
+def link_gone(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    return message_page(
         request,
         tenant,
         _("This link no longer works"),
@@ -446,14 +445,14 @@ def _gone(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     )
 
 
-@_public
+@public_page
 @require_GET
 def held(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
     """'Check your e-mail': the time is held; the booking code comes only with the confirmation."""
     try:
         pk = signing.loads(token, salt=HELD_SALT, max_age=HELD_MAX_AGE)
     except signing.BadSignature:
-        return _gone(request, tenant)
+        return link_gone(request, tenant)
     booking = (
         Booking.objects.filter(pk=pk)
         .select_related("location")
@@ -461,7 +460,7 @@ def held(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
         .first()
     )
     if booking is None:
-        return _gone(request, tenant)
+        return link_gone(request, tenant)
     return render(
         request,
         "appointments/portal/held.html",
@@ -480,129 +479,10 @@ def held(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
     )
 
 
-@_public
+@public_page
 @require_GET
 def challenge(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """A proof-of-work challenge for the ALTCHA widget on the last booking step."""
     response = JsonResponse(antibot.challenge_for(tenant))
     response["Cache-Control"] = "no-store"
     return response
-
-
-# --- the links in the e-mails ------------------------------------------------------------------
-
-
-@_public
-@require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
-    """The link in the e-mail shows the held time with one button, which confirms it (double
-    opt-in) and shows the code. A GET changes nothing: mail scanners open links, and a hold
-    must not be confirmed, nor a run-out one released, by a program nobody asked."""
-    booking = booking_for_token(token, "confirm")
-    if booking is None:
-        return _gone(request, tenant)
-    try:
-        if request.method == "POST":
-            services.booking_confirm(booking=booking)
-        else:
-            refusal = confirm_refusal(booking, timezone.now())
-            if refusal is not None:
-                raise refusal
-    except services.BookingError as exc:
-        return _message(
-            request, tenant, _("The appointment could not be confirmed"), exc.message, status=410
-        )
-    if booking.status != BookingStatus.CONFIRMED:
-        return render(
-            request,
-            "appointments/portal/confirm.html",
-            {"public_tenant": tenant, "booking": booking},
-        )
-    return render(
-        request,
-        "appointments/portal/confirmed.html",
-        {"public_tenant": tenant, "booking": booking, "qr": qr_svg(booking.code)},
-    )
-
-
-@_public
-@require_http_methods(["GET", "POST"])
-def cancel(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
-    booking = booking_for_token(token, "cancel")
-    if booking is None:
-        return _gone(request, tenant)
-    error, done = None, False
-    if request.method == "POST":
-        try:
-            services.booking_cancel(booking=booking)
-        except services.BookingError as exc:
-            error = exc.message
-        else:
-            done = True
-    return render(
-        request,
-        "appointments/portal/cancel.html",
-        {"public_tenant": tenant, "booking": booking, "done": done, "error": error},
-        status=409 if error else 200,
-    )
-
-
-@_public
-@require_http_methods(["GET", "POST"])
-def move(request: HttpRequest, tenant: Tenant, token: str) -> HttpResponse:
-    """Another day and time at the same location for the same services."""
-    booking = booking_for_token(token, "move")
-    if booking is None:
-        return _gone(request, tenant)
-    context: dict[str, Any] = {"public_tenant": tenant, "booking": booking}
-    if booking.status != BookingStatus.CONFIRMED:
-        context["error"] = _("Only a confirmed appointment can be moved.")
-        return render(request, "appointments/portal/move.html", context, status=409)
-    wanted = services.BookingRequest(
-        location=booking.location,
-        items=tuple((i.service, i.quantity) for i in booking.items.all()),
-    )
-    status = 200
-    if request.method == "POST":
-        form = MoveForm(request.POST)
-        if form.is_valid() and selectors.start_is_free(
-            request=wanted, start=form.start(), channel=booking.channel
-        ):
-            try:
-                services.booking_reschedule(booking=booking, start=form.start())
-            except services.BookingError as exc:
-                context["error"] = exc.message
-            else:
-                context["moved"] = True
-                return render(request, "appointments/portal/move.html", context)
-        else:
-            context["error"] = _("This time is no longer free. Please choose another one.")
-        status = 409
-    return render(
-        request,
-        "appointments/portal/move.html",
-        {**context, **_move_choices(request, wanted, booking)},
-        status=status,
-    )
-
-
-def _move_choices(
-    request: HttpRequest, wanted: services.BookingRequest, booking: Booking
-) -> dict[str, Any]:
-    """The free days, or the free times of the day chosen (`?day=`)."""
-    try:
-        day: dt.date | None = dt.date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        day = None
-    if day is not None and not BOOKABLE_DAYS.allows(day):
-        day = None
-    try:
-        if day is not None:
-            starts = selectors.free_starts(request=wanted, channel=booking.channel, day=day)
-            if starts:
-                return {"day": day, "starts": starts}
-        days = selectors.free_days(request=wanted, channel=booking.channel)
-    except services.BookingError as exc:
-        return {"error": exc.message}
-    months = _months(days, lambda free_day: f"?day={free_day.isoformat()}")
-    return {"months": months, "day_gone": day is not None}
