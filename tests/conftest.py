@@ -43,6 +43,9 @@ def session_instant(value: str) -> dt.datetime:
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_second_factor: sign-ins need a real second factor (no test shortcut)"
+    )
     # Before collection, so module-level dates ("the next quiet Monday") are computed on the
     # travelled clock too. A test's own frozen clock (time_machine) nests inside this one.
     value = config.getoption("as_of")
@@ -88,6 +91,28 @@ def sessions_outlast_the_clock(settings):
     settings.RATHAUS_SESSION_IDLE_MINUTES = 10**7
     settings.RATHAUS_SESSION_MAX_HOURS = 10**6
     settings.SESSION_COOKIE_AGE = 10**9
+
+
+@pytest.fixture(autouse=True)
+def second_factor_taken_as_given(request):
+    # Tests sign in with `client.force_login` or the password form as tenant admins, team
+    # leads and controllers, whose sessions must be confirmed by a second factor before any
+    # staff page (rathaus.staffauth). Every sign-in here counts as confirmed, as the session
+    # limits are lifted above; the tests of the second factor itself are marked
+    # `@pytest.mark.real_second_factor` and meet the real requirement (tests/staffauth/).
+    if request.node.get_closest_marker("real_second_factor"):
+        yield
+        return
+    from django.contrib.auth.signals import user_logged_in
+
+    from rathaus.staffauth.middleware import SECOND_FACTOR_SESSION_KEY
+
+    def confirmed(request, **_signal):
+        request.session[SECOND_FACTOR_SESSION_KEY] = "test"
+
+    user_logged_in.connect(confirmed, dispatch_uid="tests-second-factor")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests-second-factor")
 
 
 @pytest.fixture(autouse=True)

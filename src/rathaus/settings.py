@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
     "rathaus.core",
@@ -73,6 +76,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "rathaus.api",
+    "rathaus.staffauth",
     "rathaus.demo",
 ]
 
@@ -95,6 +99,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "rathaus.core.middleware.TenantMiddleware",
+    # After the tenant: a session not yet confirmed by a second factor reaches no staff page.
+    "rathaus.staffauth.middleware.SecondFactorMiddleware",
     "rathaus.core.metrics.RequestMetricsMiddleware",
 ]
 
@@ -167,6 +173,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
+# Two-factor login (rathaus.staffauth): the name authenticator apps show for the account.
+OTP_TOTP_ISSUER = env_str("RATHAUS_TOTP_ISSUER", "Rathaus")
 
 # Login throttling: lock a username+address pair after repeated failures.
 AXES_FAILURE_LIMIT = env_int("RATHAUS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
