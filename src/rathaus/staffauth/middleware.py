@@ -25,6 +25,8 @@ OPEN_URL_NAMES = {
     "javascript-catalog",
     "staffauth:verify",
     "staffauth:enrol",
+    "staffauth:sso_start",
+    "staffauth:sso_callback",
     "core:healthz",
     "core:metrics",
 }

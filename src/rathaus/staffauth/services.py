@@ -4,12 +4,14 @@ code at sign-in, the login policy. Events about a person go to each of their mun
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_otp.models import ThrottlingMixin
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -17,9 +19,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_scopes import scopes_disabled
 
 from rathaus.core.events import Activity, Json, event_append
-from rathaus.core.models import Tenant
+from rathaus.core.models import Membership, OrgUnit, Tenant
+from rathaus.core.services import membership_grant
 from rathaus.staffauth import events, selectors
-from rathaus.staffauth.models import LoginPolicy, OidcProvider
+from rathaus.staffauth.models import GroupMapping, LoginPolicy, OidcIdentity, OidcProvider
 
 RECOVERY_CODE_COUNT = 10
 CODE_DIGITS = 6
@@ -144,3 +147,119 @@ def login_policy_set(
         payload={"second_factor_for_all": second_factor_for_all, "password_login": password_login},
     )
     return policy
+
+
+# --- single sign-on -----------------------------------------------------------------------
+
+
+def _unique_username(tenant: Tenant, wanted: str) -> str:
+    base = f"{tenant.slug}.{slugify(wanted) or 'person'}"[:140]
+    name, n = base, 1
+    while User.objects.filter(username=name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+@transaction.atomic
+def sso_sign_in(*, provider: OidcProvider, claims: Mapping[str, object]) -> User:
+    """The local user for a person the municipality's provider signed in: created on the
+    first login (found again by the provider's subject, never by name or e-mail), name and
+    e-mail taken over, and the roles in this municipality set to exactly what the provider's
+    groups map to. Refused when no group maps to a role."""
+    tenant = provider.tenant
+    subject = str(claims.get("sub") or "")
+    groups = claims.get("groups") or []
+    groups = {str(g) for g in groups} if isinstance(groups, list) else {str(groups)}
+    wanted = {
+        (m.role, m.org_unit_id): m.org_unit
+        for m in provider.mappings.select_related("org_unit")
+        if m.group in groups
+    }
+    if not subject or not wanted:
+        raise ValidationError(
+            _("Your account at %(provider)s has no role at %(tenant)s. Ask your administrator.")
+            % {"provider": provider.name, "tenant": tenant.name},
+            code="no_role",
+        )
+    identity = OidcIdentity.objects.filter(provider=provider, subject=subject).first()
+    if identity is None:
+        user = User(
+            username=_unique_username(tenant, str(claims.get("preferred_username") or subject))
+        )
+        user.set_unusable_password()
+        user.save()
+        identity = OidcIdentity.objects.create(
+            tenant=tenant, provider=provider, subject=subject, user=user
+        )
+        event_append(tenant=tenant, activity=events.SSO_USER_CREATED, subject=user, actor=user)
+    user = identity.user
+    user.first_name = str(claims.get("given_name") or "")[:150]
+    user.last_name = str(claims.get("family_name") or "")[:150]
+    user.email = str(claims.get("email") or "")[:254]
+    user.save(update_fields=["first_name", "last_name", "email"])
+    held = {(m.role, m.org_unit_id): m for m in Membership.objects.filter(user=user, tenant=tenant)}
+    for key, unit in wanted.items():
+        if key not in held:
+            membership_grant(user=user, org_unit=unit, role=key[0], actor=user)
+    for key, membership in held.items():
+        if key not in wanted:
+            event_append(
+                tenant=tenant,
+                activity=events.MEMBERSHIP_REVOKED,
+                subject=membership,
+                actor=user,
+                org_unit=membership.org_unit,
+                payload={"role": membership.role, "user_id": user.pk},
+            )
+            membership.delete()
+    if set(held) != set(wanted):
+        event_append(
+            tenant=tenant,
+            activity=events.SSO_ROLES_UPDATED,
+            subject=user,
+            actor=user,
+            payload={"roles": sorted({role for role, _unit in wanted})},
+        )
+    return user
+
+
+@transaction.atomic
+def oidc_provider_set(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    name: str,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    enabled: bool,
+    mappings: list[tuple[str, str, OrgUnit]],
+) -> OidcProvider:
+    """The municipality's provider and its group mapping (replaced whole). An empty secret
+    keeps the stored one."""
+    provider = OidcProvider.objects.filter(tenant=tenant).first() or OidcProvider(tenant=tenant)
+    provider.name, provider.issuer, provider.client_id = name, issuer.rstrip("/"), client_id
+    provider.enabled = enabled
+    if client_secret:
+        provider.client_secret = client_secret
+    if not provider.client_secret:
+        raise ValidationError(_("Enter the client secret."), code="no_secret")
+    provider.save()
+    provider.mappings.all().delete()
+    GroupMapping.objects.bulk_create(
+        GroupMapping(tenant=tenant, provider=provider, group=g, role=r, org_unit=u)
+        for g, r, u in dict.fromkeys(mappings)
+    )
+    policy = LoginPolicy.objects.filter(tenant=tenant).first()
+    if not enabled and policy is not None and not policy.password_login:
+        policy.password_login = True  # nobody could sign in otherwise
+        policy.save(update_fields=["password_login"])
+    event_append(
+        tenant=tenant,
+        activity=events.LOGIN_POLICY_CHANGED,
+        subject=tenant,
+        actor=actor,
+        payload={"sso": enabled, "password_login": policy.password_login if policy else True},
+    )
+    return provider

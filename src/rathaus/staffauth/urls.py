@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rathaus.staffauth import views
+from rathaus.staffauth import sso_views, views
 
 app_name = "staffauth"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("login/two-factor/", views.overview, name="overview"),
     path("login/two-factor/setup/", views.enrol, name="enrol"),
     path("login/two-factor/recovery-codes/", views.recovery_codes, name="recovery_codes"),
+    path("login/sso/<slug:slug>/", sso_views.sso_start, name="sso_start"),
+    path("login/sso/<slug:slug>/callback/", sso_views.sso_callback, name="sso_callback"),
 ]
