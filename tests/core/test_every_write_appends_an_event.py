@@ -22,6 +22,8 @@ NOT_EVENTS = {
     "access_log_purge": "the access log's retention, kept apart from the event log",
     "personal_data_accessed": "writes the access log, which is not the process log",
     "slots_materialize": "slots are derived from the rules; changing a rule is the event",
+    "tenant_remove": "the tenant's own event log goes with it; core.TenantRemoval, which "
+    "is installation-wide, records the removal instead",
     "user_create": "a person is installation-wide (one login, several municipalities), an "
     "event belongs to one; a person enters a municipality's log with membership_grant",
 }

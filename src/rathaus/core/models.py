@@ -321,3 +321,24 @@ class PersonalDataAccess(TenantOwned):
     def who(self) -> str:
         """The user name, or the API token for an integration's read."""
         return self.user.get_username() if self.user else self.client
+
+
+class TenantRemoval(models.Model):
+    """A municipality removed with all its data (`rathaus tenant_remove`). Its own event log
+    goes with it, so this installation-wide row is what records that it was there and went:
+    its public names and how many rows of each kind were removed, nothing about a person."""
+
+    slug = models.SlugField(_("short name"))
+    name = models.CharField(_("name"), max_length=200)
+    ags = models.CharField(_("official municipality key (AGS)"), max_length=8)
+    removed_at = models.DateTimeField(_("removed at"), default=timezone.now)
+    rows = models.JSONField(_("rows removed per model"), default=dict)
+    files = models.PositiveIntegerField(_("files removed"), default=0)
+
+    class Meta:
+        verbose_name = _("removed tenant")
+        verbose_name_plural = _("removed tenants")
+        ordering = ["-removed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.removed_at:%Y-%m-%d %H:%M} {self.slug}"

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
+from django_tasks_db.models import DBTaskResult
 
-from rathaus.core import events
+from rathaus.core import events, tenant_data
 from rathaus.core.events import event_append
 from rathaus.core.models import (
     AccessAction,
@@ -24,7 +27,10 @@ from rathaus.core.models import (
     PersonalDataAccess,
     Role,
     Tenant,
+    TenantRemoval,
 )
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -190,3 +196,55 @@ def access_log_purge(now: dt.datetime) -> int:
     with scopes_disabled():
         deleted, _per_model = PersonalDataAccess.objects.filter(at__lt=cutoff).delete()
     return deleted
+
+
+@transaction.atomic
+def tenant_remove(*, tenant: Tenant) -> TenantRemoval:
+    """Remove the municipality and every row and file of it (core.tenant_data finds them), and
+    record the removal installation-wide (`TenantRemoval`), since its own event log goes too.
+
+    Rows are deleted table by table with raw DELETEs, not through the ORM's collector: the
+    append-only event log and the PROTECTed references (a booking's location) would refuse,
+    and rightly so for anything but this. The foreign keys are deferred, so the order does not
+    matter; they are checked before the end, so a row of another tenant that still refers to
+    one of this tenant's fails the removal and nothing is gone. Files go once it committed."""
+    with scopes_disabled():
+        files = tenant_data.tenant_files(tenant)
+        _members, own_users = tenant_data.tenant_users(tenant)
+        tasks = tenant_data.tenant_tasks(tenant)
+        removed: dict[str, int] = {}
+
+        def count(name: str, rows: int) -> None:
+            if rows:
+                removed[name] = removed.get(name, 0) + rows
+
+        for child in tenant_data.child_tables():
+            rows = child.model._base_manager.filter(**{child.lookup: tenant})
+            if child.keeps_row:
+                rows.update(**{child.field.name: None})
+            else:
+                count(child.model._meta.label_lower, rows._raw_delete(rows.db))
+        for model, field in tenant_data.tenant_models():
+            rows = model._base_manager.filter(**{field: tenant})
+            count(model._meta.label_lower, rows._raw_delete(rows.db))
+        queued = DBTaskResult.objects.filter(pk__in=tasks)
+        count(DBTaskResult._meta.label_lower, queued._raw_delete(queued.db))
+        # Through the ORM: what hangs on an account (second factors, lockouts) goes with it.
+        _deleted, by_model = get_user_model()._base_manager.filter(pk__in=own_users).delete()
+        for name, deleted in by_model.items():
+            count(name.lower(), deleted)
+        Tenant.objects.filter(pk=tenant.pk)._raw_delete(connection.alias)
+        connection.check_constraints()
+        record = TenantRemoval.objects.create(
+            slug=tenant.slug, name=tenant.name, ags=tenant.ags, rows=removed, files=len(files)
+        )
+    transaction.on_commit(lambda: _files_delete(files))
+    log.warning(
+        "Tenant %s removed: %s rows, %s files", tenant.slug, sum(removed.values()), len(files)
+    )
+    return record
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
