@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rathaus.staffauth import sso_views, views
+from rathaus.staffauth import settings_views, sso_views, views
 
 app_name = "staffauth"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("login/two-factor/recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("login/sso/<slug:slug>/", sso_views.sso_start, name="sso_start"),
     path("login/sso/<slug:slug>/callback/", sso_views.sso_callback, name="sso_callback"),
+    path("login-settings/", settings_views.login_settings, name="settings"),
 ]
