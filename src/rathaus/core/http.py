@@ -35,11 +35,12 @@ def active_tenant(request: TenantRequest) -> Tenant:
     return request.tenant
 
 
-def next_url(request: HttpRequest, default: str) -> str:
+def next_url(request: HttpRequest, default: str, *, or_query: bool = False) -> str:
     """Where to go after a form: the posted `next` when it is a page of this site (a path:
     never another host, another scheme or a control character; and never a bare word, which
-    `redirect` would look up as a URL name), otherwise `default`."""
-    wanted = request.POST.get("next", "")
+    `redirect` would look up as a URL name), otherwise `default`. With `or_query` the query
+    string's `next` counts when none was posted (a page the login sent the person to)."""
+    wanted = request.POST.get("next", "") or (request.GET.get("next", "") if or_query else "")
     if (
         wanted.startswith("/")
         and wanted.isprintable()

@@ -12,11 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rathaus.core.http import acting_staff
+from rathaus.core.http import acting_staff, next_url
 from rathaus.staffauth import selectors, services
 from rathaus.staffauth.forms import CodeForm, EnrolForm, StaffLoginForm, add_error
 from rathaus.staffauth.middleware import SECOND_FACTOR_SESSION_KEY, session_confirmed
@@ -32,16 +31,7 @@ class LoginView(auth_views.LoginView):
 
 def _next(request: HttpRequest) -> str:
     """Where the person wanted to go (a path of this site), else the start page."""
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if (
-        wanted.startswith("/")
-        and wanted.isprintable()
-        and url_has_allowed_host_and_scheme(
-            wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return wanted
-    return "/"
+    return next_url(request, default="/", or_query=True)
 
 
 def _confirm_session(request: HttpRequest, how: str) -> None:
