@@ -26,6 +26,7 @@ DOT_ENV = {
     "RATHAUS_HOST": "rathaus.example.de",
     "RATHAUS_SECRET_KEY": "Zq8vH1s-4xT0bWc9LrK2mNpE7uYdJ3fGaVh6iOtS5eQw_RyXlBnCzMk0jDgUoAFP8sI",
     "POSTGRES_PASSWORD": "not-used-locally-but-required",
+    "RATHAUS_DB_PASSWORD": "trust-authentication-here",
 }
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:\?|:-)(?P<arg>[^}]*))?\}")
 
@@ -116,6 +117,38 @@ def scratch_database(name: str) -> Iterator[str]:
         yield database_url(name)
     finally:
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def app_database(name: str) -> Iterator[str]:
+    """The database and ordinary role that deploy/postgres-init.sh makes, as the postgres
+    container runs it on its first start (role and database named `name` here, since roles
+    are server-wide); yields the URL the application connects with. Dropped afterwards."""
+    server = _server()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PGHOST": server["host"],
+        "PGPORT": str(server["port"]),
+        "POSTGRES_USER": server["user"],
+        "RATHAUS_DB_USER": name,
+        "RATHAUS_DB_NAME": name,
+        "RATHAUS_DB_PASSWORD": DOT_ENV["RATHAUS_DB_PASSWORD"],
+    } | ({"PGPASSWORD": server["password"]} if server["password"] else {})
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as connection:
+            connection.execute(sql)
+
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'DROP ROLE IF EXISTS "{name}"')
+    made = run(["sh", str(ROOT / "deploy" / "postgres-init.sh")], env)
+    assert made.returncode == 0, made.stderr
+    password = DOT_ENV["RATHAUS_DB_PASSWORD"]
+    try:
+        yield f"postgres://{name}:{password}@{server['host']}:{server['port']}/{name}"
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def run(command: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[str]:

@@ -39,7 +39,7 @@ def test_compose_parses_and_has_the_services_of_a_data_centre():
 
 
 def test_compose_refuses_to_start_without_the_secrets():
-    for name in ("RATHAUS_SECRET_KEY", "POSTGRES_PASSWORD", "RATHAUS_HOST"):
+    for name in ("RATHAUS_SECRET_KEY", "RATHAUS_DB_PASSWORD", "RATHAUS_HOST"):
         dot_env = {key: value for key, value in production.DOT_ENV.items() if key != name}
         with pytest.raises(KeyError, match=name):
             production.service_env("web", dot_env)
@@ -88,10 +88,11 @@ def test_the_proxy_sets_the_headers_the_app_trusts():
 @pytest.mark.postgres_only
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
 def test_compose_commands_run_here_and_healthz_answers_200_with_the_worker(tmp_path):
-    """migrate, then gunicorn and `rathaus worker` exactly as compose starts them, with
+    """The database as deploy/postgres-init.sh makes it (an ordinary role, so the tenant wall
+    holds), migrate, then gunicorn and `rathaus worker` exactly as compose starts them, with
     compose's environment; the image's HEALTHCHECK passes once the worker has beaten."""
     name = f"{connection.settings_dict['NAME']}_compose"
-    with production.scratch_database(name) as url:
+    with production.app_database(name) as url:
         env = production.local_env("web", database_url=url, data_dir=tmp_path / "data")
         migrated = production.run(production.executable(production.service_command("migrate")), env)
         assert migrated.returncode == 0, migrated.stderr[-3000:]
