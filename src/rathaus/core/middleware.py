@@ -11,6 +11,7 @@ from django_scopes import scope
 from rathaus.core.http import TenantRequest
 from rathaus.core.selectors import memberships_of_user, roles_of, tenants_of_user
 from rathaus.core.tenancy import tenant_context
+from rathaus.core.wall import NONE, all_tenants, tenant_wall
 
 SESSION_TENANT_KEY = "rathaus_tenant_id"
 
@@ -21,7 +22,8 @@ class TenantMiddleware:
     A person may belong to several tenants; the active one is kept in the session. A person
     with no membership (and anonymous citizens) get an empty scope: scoped queries return
     nothing instead of another municipality's rows. Times are shown in the active tenant's
-    time zone.
+    time zone. On PostgreSQL the database's row-level security holds the same tenant for
+    the request's transaction (`core.wall`), and no tenant at all (`none`) otherwise.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -33,16 +35,22 @@ class TenantMiddleware:
         request.memberships = []
         request.roles = set()
         if request.user.is_authenticated:
-            tenants = tenants_of_user(request.user)
-            wanted = request.session.get(SESSION_TENANT_KEY)
-            active = next((t for t in tenants if t.pk == wanted), tenants[0] if tenants else None)
-            request.tenants = tenants
-            if active is not None:
-                request.tenant = active
-                request.memberships = memberships_of_user(request.user, active)
-                request.roles = roles_of(request.memberships)
+            # Which municipalities the person belongs to is the request's one read across
+            # tenants, before any tenant is chosen; nothing else runs in this block.
+            with all_tenants():
+                tenants = tenants_of_user(request.user)
+                wanted = request.session.get(SESSION_TENANT_KEY)
+                active = next(
+                    (t for t in tenants if t.pk == wanted), tenants[0] if tenants else None
+                )
+                request.tenants = tenants
+                if active is not None:
+                    request.tenant = active
+                    request.memberships = memberships_of_user(request.user, active)
+                    request.roles = roles_of(request.memberships)
         if request.tenant is None:
-            with scope(tenant=[]):
+            # Citizen pages pick their tenant from the URL inside (tenant_context).
+            with scope(tenant=[]), tenant_wall(NONE):
                 return self.get_response(request)
         with tenant_context(request.tenant):
             return self.get_response(request)

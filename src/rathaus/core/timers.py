@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from rathaus.core.models import TimerState
+from rathaus.core.wall import all_tenants
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ def run_due_timers(now: dt.datetime | None = None, timers: list[Timer] | None = 
                 continue
             try:
                 job: Callable[[dt.datetime], object] = import_string(timer.job)
-                with transaction.atomic():
+                # A job spans the tenants (each app's jobs enter every tenant's context in
+                # turn): it runs above the tenant wall (core.wall), in its own savepoint.
+                with transaction.atomic(), all_tenants():
                     job(now)
                 state.last_error = ""
             except Exception:  # a broken job must not stop the others; it is retried next time

@@ -14,11 +14,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django_scopes import scope
 
 from rathaus.api.models import ApiScope, ApiToken
 from rathaus.api.services import api_token_create, api_token_revoke
 from rathaus.core.models import OrgUnit, Tenant
+from rathaus.core.tenancy import tenant_context
 
 
 def _messages(exc: ValidationError) -> str:
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(_("Unknown tenant “%(slug)s”.") % {"slug": options["tenant"]})
-        with scope(tenant=tenant):
+        with tenant_context(tenant):
             if options["list"]:
                 self._list()
             elif options["revoke"]:

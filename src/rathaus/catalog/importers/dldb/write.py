@@ -9,7 +9,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_scopes import scope
 
 from rathaus.catalog.models import Location, Service, ServiceStatus
 from rathaus.catalog.services import (
@@ -19,6 +18,7 @@ from rathaus.catalog.services import (
     service_update,
 )
 from rathaus.core.models import Tenant
+from rathaus.core.tenancy import tenant_context
 
 from .map import SOURCE, _dedupe, _location_fields, _service_fields, source_hash
 from .read import _Entry, _read, _validate_locations, _validate_services
@@ -60,7 +60,7 @@ def import_dldb(
         location_entries = _validate_locations(path, _read(path))
         report.locations.path, report.locations.total = path.name, len(location_entries)
 
-    with scope(tenant=tenant), transaction.atomic():
+    with tenant_context(tenant), transaction.atomic():
         if services_path is not None:
             _import_services(tenant, service_entries, report.services, actor, progress)
         if locations_path is not None:

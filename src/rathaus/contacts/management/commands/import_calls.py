@@ -17,10 +17,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django_scopes import scope
 
 from rathaus.contacts.services.calls import call_records_import
 from rathaus.core.models import Tenant
+from rathaus.core.tenancy import tenant_context
 
 
 class Command(BaseCommand):
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(_("File not found: %(file)s") % {"file": path})
         self.stdout.write(_("Reading %(file)s …") % {"file": path.name})
         try:
-            with path.open("rb") as file, scope(tenant=tenant):
+            with path.open("rb") as file, tenant_context(tenant):
                 count = call_records_import(
                     tenant=tenant, actor=None, file=file, progress=self.stdout.write
                 )

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django_scopes import scope
 
+from rathaus.core.wall import all_tenants
 from rathaus.demo import appointments, city
 
 
@@ -34,6 +35,11 @@ class Command(BaseCommand):
         if not options["no_migrate"]:
             self.stdout.write("Applying database migrations …")
             call_command("migrate", interactive=False, verbosity=0)
+        # The demo builds several municipalities: it writes above the tenant wall (core.wall).
+        with all_tenants():
+            self._build(options)
+
+    def _build(self, options: dict[str, Any]) -> None:
         progress = self.stdout.write
         tenant = city.build(progress, activity_days=options["activity_days"])
         days = options["appointment_days"]
