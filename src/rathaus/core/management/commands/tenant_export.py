@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from rathaus.core.models import Tenant
 from rathaus.core.tenant_data import tenant_export
+from rathaus.core.wall import all_tenants
 
 
 class Command(BaseCommand):
@@ -34,7 +35,10 @@ class Command(BaseCommand):
             raise CommandError(_("%(file)s exists already.") % {"file": path})
         if not path.parent.is_dir():
             raise CommandError(_("The directory %(dir)s does not exist.") % {"dir": path.parent})
-        manifest = tenant_export(tenant, path)
+        # Spans the whole schema by nature: under the tenant wall's `all` (core.wall), in one
+        # transaction, so the file is one consistent picture.
+        with all_tenants():
+            manifest = tenant_export(tenant, path)
         self.stdout.write(
             _("%(rows)s rows and %(files)s files of %(tenant)s written to %(file)s.")
             % {

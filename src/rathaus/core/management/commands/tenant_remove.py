@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from rathaus.core.models import Tenant
 from rathaus.core.services import tenant_remove
+from rathaus.core.wall import all_tenants
 
 
 class Command(BaseCommand):
@@ -42,7 +43,10 @@ class Command(BaseCommand):
             if answer.strip() != tenant.slug:
                 raise CommandError(_("Not confirmed; nothing was removed."))
         try:
-            record = tenant_remove(tenant=tenant)
+            # It must see every tenant's rows (core.wall): whether another tenant's row still
+            # refers to this one, and which accounts belong to no other tenant.
+            with all_tenants():
+                record = tenant_remove(tenant=tenant)
         except IntegrityError as error:
             raise CommandError(
                 _("Another tenant's data refers to this tenant; nothing was removed (%(error)s).")
