@@ -23,7 +23,7 @@ ordinary role (README).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 from django.db import DatabaseError, connection, migrations, transaction
@@ -75,11 +75,10 @@ def tenant_wall(value: str) -> Iterator[None]:
         try:
             yield
         finally:
+            # A broken transaction is rolled back, and the setting with it.
             if not connection.needs_rollback:
-                try:
+                with suppress(DatabaseError):
                     _run("SELECT set_config(%s, %s, true)", [SETTING, previous or ""])
-                except DatabaseError:  # the transaction is broken and will be rolled back
-                    pass
         return
     failure: BaseException | None = None
     with transaction.atomic():
