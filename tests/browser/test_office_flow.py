@@ -20,6 +20,7 @@ from rathaus.appointments.models import (
     TicketStatus,
 )
 from rathaus.appointments.office_views import device_url
+from rathaus.appointments.rules import bookable_window
 from rathaus.core.calendar import WorkingCalendar
 from tests.appointments.conftest import build_office
 from tests.browser.conftest import axe_violations, shot
@@ -151,12 +152,14 @@ def test_staff_send_an_undelivered_confirmation_link_again(
     settings.EMAIL_PORT = 1  # nobody listens there
     with scope(tenant=world_a.tenant):
         office = build_office(world_a, today=timezone.localdate())
-        first_free = (
-            Slot.objects.filter(
-                location=office.location, channel="online", start__gt=timezone.now()
-            )
-            .order_by("start")
-            .first()
+        now = timezone.now()
+        # The first slot a citizen may book online now: not today, whatever the hour.
+        first_free = next(
+            slot
+            for slot in Slot.objects.filter(
+                location=office.location, channel="online", start__gt=now
+            ).order_by("start")
+            if bookable_window(slot.rule, now, "online")[0] <= timezone.localdate(slot.start)
         )
         booking = services.booking_hold(
             request=office.request((office.certificate, 1)),
