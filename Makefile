@@ -41,9 +41,11 @@ demo: install
 serve:
 	RATHAUS_SECURE_COOKIES=0 $(BIN)/rathaus serve 127.0.0.1:8000
 
-## test: install everything and run the whole test suite (DATABASE_URL picks the database).
+## test: install everything and run the whole test suite (DATABASE_URL picks the database),
+## on one pytest-xdist worker per core (TEST_WORKERS=0 runs it in one process).
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS)
 
 ## test-clocks: the tests that deal with dates, under shifted wall clocks (CI runs it):
 ## about 400 days ahead, a Sunday night, both daylight-saving nights, New Year's Eve, a leap day.
@@ -54,7 +56,7 @@ CLOCKS = $$(date -d '+400 days' +%Y-%m-%dT10:00) $$(date -d 'next sunday' +%Y-%m
 test-clocks: install
 	@for instant in $(CLOCKS); do \
 	  echo "== the date tests as of $$instant =="; \
-	  $(BIN)/pytest -p no:cacheprovider -q --as-of "$$instant" $(CLOCK_TESTS) || exit 1; \
+	  $(BIN)/pytest -p no:cacheprovider -q -n $(TEST_WORKERS) --as-of "$$instant" $(CLOCK_TESTS) || exit 1; \
 	done
 
 lint: $(STAMP)
