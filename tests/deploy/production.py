@@ -103,14 +103,16 @@ def database_url(name: str) -> str:
     return f"postgres://{server['user']}{password}@{server['host']}:{server['port']}/{name}"
 
 
+def admin_sql(sql: str) -> None:
+    """A statement as the test server's superuser, outside any transaction (CREATE DATABASE)."""
+    with psycopg.connect(dbname="postgres", autocommit=True, **_server()) as connection:
+        connection.execute(sql)
+
+
 @contextlib.contextmanager
 def scratch_database(name: str) -> Iterator[str]:
     """A new empty database on the test server, dropped afterwards; yields its URL."""
-
-    def admin(sql: str) -> None:
-        with psycopg.connect(dbname="postgres", autocommit=True, **_server()) as connection:
-            connection.execute(sql)
-
+    admin = admin_sql
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{name}"')
     try:
@@ -134,11 +136,7 @@ def app_database(name: str) -> Iterator[str]:
         "RATHAUS_DB_NAME": name,
         "RATHAUS_DB_PASSWORD": DOT_ENV["RATHAUS_DB_PASSWORD"],
     } | ({"PGPASSWORD": server["password"]} if server["password"] else {})
-
-    def admin(sql: str) -> None:
-        with psycopg.connect(dbname="postgres", autocommit=True, **server) as connection:
-            connection.execute(sql)
-
+    admin = admin_sql
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'DROP ROLE IF EXISTS "{name}"')
     made = run(["sh", str(ROOT / "deploy" / "postgres-init.sh")], env)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -42,9 +43,14 @@ UNSIGN = "import sys; from django.core import signing; print(signing.loads(sys.s
     not (production.have("pg_dump") and production.have("tar")), reason="needs pg_dump and tar"
 )
 def test_pg_dump_and_restore_with_the_data_dir_bring_the_installation_back(tmp_path):
-    name = connection.settings_dict["NAME"]
+    """As in production: the app connects as its ordinary role (deploy/postgres-init.sh);
+    the dump and the restore run as the database superuser, since the tenant wall's forced
+    policies refuse a dump by the app's own role."""
+    name = f"{connection.settings_dict['NAME']}_backup"
     data, dump, archive = tmp_path / "data", tmp_path / "rathaus.dump", tmp_path / "data.tgz"
-    with production.scratch_database(f"{name}_live") as live:
+    restored_data = tmp_path / "restored-data"
+    restored_data.mkdir()
+    with production.app_database(name) as live:
         env = production.local_env("web", database_url=live, data_dir=data)
         env["RATHAUS_SECURE_COOKIES"] = "0"
         built = rathaus(env, "demo", "--activity-days", "2", "--appointment-days", "2")
@@ -52,57 +58,66 @@ def test_pg_dump_and_restore_with_the_data_dir_bring_the_installation_back(tmp_p
         (media := data / "media" / "attachments").mkdir(parents=True)
         (media / "brief.pdf").write_bytes(b"%PDF-1.4 a letter")
         signed = rathaus(env, "shell", "-c", SIGN)
-        original = table_counts(live)
+        original = table_counts(production.database_url(name))
         assert original["contacts_contact"] > 0 and original["core_event"] > 0
         assert original["appointments_booking"] > 0
 
         # The README's backup: the database as a custom-format dump, the data directory as tar.
-        dumped = production.run(["pg_dump", "-Fc", "-f", str(dump), live], env)
+        dumped = production.run(
+            ["pg_dump", "-Fc", "-f", str(dump), production.database_url(name)], env
+        )
         assert dumped.returncode == 0, dumped.stderr
         packed = production.run(["tar", "-C", str(data), "-czf", str(archive), "."], env)
         assert packed.returncode == 0, packed.stderr
-
-    # The live database is gone (dropped); restore into a new one, the data dir elsewhere.
-    restored_data = tmp_path / "restored-data"
-    restored_data.mkdir()
-    with production.scratch_database(f"{name}_restored") as copy:
-        restored = production.run(
-            ["pg_restore", "--no-owner", "--exit-on-error", "-d", copy, str(dump)], env
-        )
-        assert restored.returncode == 0, restored.stderr
-        unpacked = production.run(["tar", "-C", str(restored_data), "-xzf", str(archive)], env)
-        assert unpacked.returncode == 0, unpacked.stderr
-        env = production.local_env("web", database_url=copy, data_dir=restored_data)
-
-        assert table_counts(copy) == original
-        checked = rathaus(env, "migrate", "--check")
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        checked = rathaus(
-            env, "check", "--deploy", "--fail-level", "WARNING", "--database", "default"
-        )
-        assert checked.returncode == 0, checked.stderr
-        # The same secret key (from the data dir): what was signed before is still valid.
-        unsigned = production.run(
-            [str(production.BIN / "rathaus"), "shell", "-c", UNSIGN],
-            env,
-            input=signed.stdout.splitlines()[-1],
-        )
-        assert unsigned.stdout.splitlines()[-1] == "erika", unsigned.stderr[-2000:]
-        assert (
-            (restored_data / "media" / "attachments" / "brief.pdf").read_bytes().startswith(b"%PDF")
-        )
-        # And it serves: one round of the timers, then /healthz says ok.
-        assert rathaus(env, "worker", "--timers-once").returncode == 0
-        port = production.free_port()
-        web = production.service_command("web")
-        web[web.index("--bind") + 1] = f"127.0.0.1:{port}"
-        probe = env | {"RATHAUS_HEALTHCHECK_URL": f"http://127.0.0.1:{port}/healthz"}
-        health = [str(production.BIN / "python"), "-m", "rathaus.core.healthcheck"]
-        with production.started(production.executable(web), env, tmp_path / "web.log"):
-            healthy = production.wait_for(
-                lambda: (result := production.run(health, probe)).returncode == 0 and result
+        # The live database goes; a new empty one of the same role takes the dump.
+        production.admin_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        production.admin_sql(f'CREATE DATABASE "{name}_restored" OWNER "{name}"')
+        superuser_copy = production.database_url(f"{name}_restored")
+        copy = live.rsplit("/", 1)[0] + f"/{name}_restored"
+        try:
+            restored = production.run(
+                ["pg_restore", "--exit-on-error", "-d", superuser_copy, str(dump)], env
             )
-        assert healthy, (tmp_path / "web.log").read_text()[-3000:]
+            assert restored.returncode == 0, restored.stderr
+            unpacked = production.run(["tar", "-C", str(restored_data), "-xzf", str(archive)], env)
+            assert unpacked.returncode == 0, unpacked.stderr
+            env = production.local_env("web", database_url=copy, data_dir=restored_data)
+            restored_app(env, superuser_copy, original, signed.stdout, tmp_path)
+        finally:
+            production.admin_sql(f'DROP DATABASE IF EXISTS "{name}_restored" WITH (FORCE)')
+
+
+def restored_app(env, superuser_url, original, signed, tmp_path):
+    """The application on the restored copy, connected as its own role."""
+    assert table_counts(superuser_url) == original
+    checked = rathaus(env, "migrate", "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    checked = rathaus(env, "check", "--deploy", "--fail-level", "WARNING", "--database", "default")
+    assert checked.returncode == 0, checked.stderr
+    # The same secret key (from the data dir): what was signed before is still valid.
+    unsigned = production.run(
+        [str(production.BIN / "rathaus"), "shell", "-c", UNSIGN],
+        env,
+        input=signed.splitlines()[-1],
+    )
+    assert unsigned.stdout.splitlines()[-1] == "erika", unsigned.stderr[-2000:]
+    assert (
+        (Path(env["RATHAUS_DATA_DIR"]) / "media" / "attachments" / "brief.pdf")
+        .read_bytes()
+        .startswith(b"%PDF")
+    )
+    # And it serves: one round of the timers, then /healthz says ok.
+    assert rathaus(env, "worker", "--timers-once").returncode == 0
+    port = production.free_port()
+    web = production.service_command("web")
+    web[web.index("--bind") + 1] = f"127.0.0.1:{port}"
+    probe = env | {"RATHAUS_HEALTHCHECK_URL": f"http://127.0.0.1:{port}/healthz"}
+    health = [str(production.BIN / "python"), "-m", "rathaus.core.healthcheck"]
+    with production.started(production.executable(web), env, tmp_path / "web.log"):
+        healthy = production.wait_for(
+            lambda: (result := production.run(health, probe)).returncode == 0 and result
+        )
+    assert healthy, (tmp_path / "web.log").read_text()[-3000:]
 
 
 @pytest.mark.django_db(transaction=True)
