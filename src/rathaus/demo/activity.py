@@ -40,6 +40,7 @@ from rathaus.contacts.models import (
 from rathaus.core.calendar import WorkingCalendar
 from rathaus.core.events import event_build
 from rathaus.core.models import Event, OrgUnit, Tenant
+from rathaus.demo.staff import username as login_of
 
 Progress = Callable[[str], None]
 
@@ -89,6 +90,7 @@ class _Context:
     agents: list[Any]
     clerks: list[Any]
     rng: random.Random
+    scale: float = 1.0  # of CONTACTS_PER_DAY (the benchmarks' towns: 0.1)
 
 
 def _pick(rng: random.Random, weights: Mapping[Any, float]) -> Any:
@@ -100,9 +102,9 @@ def _staff(tenant: Tenant, units: dict[str, OrgUnit]) -> tuple[list[Any], list[A
     from rathaus.core.models import Role
 
     user_model = get_user_model()
-    agents = [user_model.objects.get(username="kc.agent")]
+    agents = [user_model.objects.get(username=login_of(tenant, "kc.agent"))]
     for n in range(1, AGENTS + 1):
-        username = f"kc.agent{n:02d}"
+        username = login_of(tenant, f"kc.agent{n:02d}")
         user = user_model.objects.filter(username=username).first()
         if user is None:
             user = user_model.objects.create_user(
@@ -113,7 +115,9 @@ def _staff(tenant: Tenant, units: dict[str, OrgUnit]) -> tuple[list[Any], list[A
             unit = units["kc-telefon" if n % 3 else "kc-schriftverkehr"]
             core_services.membership_grant(user=user, org_unit=unit, role=Role.KC_AGENT)
         agents.append(user)
-    clerks = [user_model.objects.get(username=u) for u in ("clerk", "lead.buergeramt")]
+    clerks = [
+        user_model.objects.get(username=login_of(tenant, u)) for u in ("clerk", "lead.buergeramt")
+    ]
     return agents, clerks
 
 
@@ -191,7 +195,8 @@ def _day(
     ctx: _Context, day: dt.date, now: dt.datetime, counters: dict[int, int]
 ) -> dict[str, list[Any]]:
     rng = ctx.rng
-    volume = CONTACTS_PER_DAY * WEEKDAY_FACTOR[day.weekday()] * MONTH_FACTOR[day.month - 1]
+    volume = CONTACTS_PER_DAY * ctx.scale * WEEKDAY_FACTOR[day.weekday()]
+    volume *= MONTH_FACTOR[day.month - 1]
     volume = int(volume * rng.uniform(0.9, 1.1))
     rows: dict[str, list[Any]] = {"contacts": [], "cases": [], "calls": [], "links": []}
     hours = rng.choices(list(HOUR_WEIGHTS), weights=list(HOUR_WEIGHTS.values()), k=volume)
@@ -294,9 +299,15 @@ def _flush(ctx: _Context, batch: list[dict[str, list[Any]]], now: dt.datetime) -
 
 
 def build_activity(
-    tenant: Tenant, units: dict[str, OrgUnit], *, days: int, progress: Progress
+    tenant: Tenant,
+    units: dict[str, OrgUnit],
+    *,
+    days: int,
+    progress: Progress,
+    scale: float = 1.0,
 ) -> None:
-    """Generate `days` calendar days of activity ending yesterday; does nothing if any exists."""
+    """Generate `days` calendar days of activity ending yesterday, `scale` times the demo's
+    volume; does nothing if any exists."""
     if Contact.objects.filter(tenant=tenant).exists():
         progress("  activity exists already – left as it is")
         return
@@ -314,7 +325,7 @@ def build_activity(
     rng.shuffle(weights)
     agents, clerks = _staff(tenant, units)
     ctx = _Context(tenant, calendar, units["kc-telefon"], units["kc-schriftverkehr"],
-                   services, weights, agents, clerks, rng)  # fmt: skip
+                   services, weights, agents, clerks, rng, scale)  # fmt: skip
     counters = dict(CaseCounter.objects.filter(tenant=tenant).values_list("year", "last_number"))
     batch: list[dict[str, list[Any]]] = []
     total = 0

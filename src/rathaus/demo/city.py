@@ -22,6 +22,7 @@ from rathaus.catalog.models import Article, Service, ServiceStatus
 from rathaus.core import services as core_services
 from rathaus.core.models import Membership, OrgUnit, OrgUnitKind, Role, Tenant
 from rathaus.demo.activity import build_activity
+from rathaus.demo.staff import username
 
 DATA = Path(__file__).parent / "data"
 DEMO_PASSWORD = "Rathaus-Demo-2026"
@@ -167,14 +168,15 @@ def build_org_units(tenant: Tenant) -> dict[str, OrgUnit]:
 def build_staff(tenant: Tenant, units: dict[str, OrgUnit]) -> None:
     user_model = get_user_model()
     for login in LOGINS:
-        user = user_model.objects.filter(username=login.username).first()
+        name = username(tenant, login.username)
+        user = user_model.objects.filter(username=name).first()
         if user is None:
             user = core_services.user_create(
-                username=login.username,
+                username=name,
                 password=DEMO_PASSWORD,
                 first_name=login.first_name,
                 last_name=login.last_name,
-                email=f"{login.username}@musterstadt.example",
+                email=f"{name}@musterstadt.example",
             )
         core_services.membership_grant(user=user, org_unit=units[login.unit], role=login.role)
 

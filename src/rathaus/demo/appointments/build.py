@@ -116,7 +116,7 @@ def build_future(
             runs.setdefault((timezone.localdate(slot.start), slot.seat), []).append(slot)
         for (day, _seat), slots in runs.items():
             ahead = (day - timezone.localdate(now)).days
-            fill = max(0.05, 1.0 - 0.035 * max(0, ahead - 4))
+            fill = max(0.05, 1.0 - 0.035 * max(0, ahead - 4)) * ctx.scale
             _fill(ctx, office, slots, slots[0].channel, fill, BookingStatus.CONFIRMED, rows, now)
     with transaction.atomic():
         Booking.objects.bulk_create([p.booking for p in rows.plans], batch_size=BATCH)
@@ -145,8 +145,9 @@ def build_future(
     return made
 
 
-def build(tenant: Tenant, *, days: int, progress: Progress) -> None:
-    """The offices (once), then `days` of history and some future bookings (once)."""
+def build(tenant: Tenant, *, days: int, progress: Progress, scale: float = 1.0) -> None:
+    """The offices (once), then `days` of history and some future bookings (once), at `scale`
+    times the demo's load."""
     units = {u.code: u for u in OrgUnit.objects.filter(tenant=tenant)}
     now = timezone.now()
     today = timezone.localdate(now)
@@ -161,6 +162,7 @@ def build(tenant: Tenant, *, days: int, progress: Progress) -> None:
         return
     # Built once for both parts; the future part reseeds the generator (FUTURE_SEED).
     ctx = _context(tenant, WorkingCalendar.for_tenant(tenant))
+    ctx.scale = scale
     offices = _offices(tenant)
     build_history(ctx, offices, days=days, today=today, progress=progress)
     build_future(ctx, offices, now=now, progress=progress)

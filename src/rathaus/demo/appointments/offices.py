@@ -14,6 +14,7 @@ from rathaus.catalog import services as catalog_services
 from rathaus.catalog.models import Location, Service
 from rathaus.core import services as core_services
 from rathaus.core.models import OrgUnit, Role, Tenant
+from rathaus.demo.staff import username as login_of
 
 from .specs import OFFICES, SERVICES, SLOT_MINUTES, SOURCE, TICKET_CLASSES, OfficeSpec
 
@@ -28,11 +29,11 @@ class _Office:
     minutes: dict[int, int]  # service id → minutes here
 
 
-def _staff(spec: OfficeSpec, unit: OrgUnit) -> list[Any]:
+def _staff(tenant: Tenant, spec: OfficeSpec, unit: OrgUnit) -> list[Any]:
     user_model = get_user_model()
     people = []
     for n in range(1, spec.counters + 1):
-        username = f"{spec.code.replace('-', '.')}{n:02d}"
+        username = login_of(tenant, f"{spec.code.replace('-', '.')}{n:02d}")
         user = user_model.objects.filter(username=username).first()
         if user is None:
             # No password: counter staff for the figures only, no login.
@@ -123,7 +124,7 @@ def build_offices(tenant: Tenant, units: dict[str, OrgUnit], today: dt.date) -> 
     locations = {}
     for spec in OFFICES:
         locations[spec.code] = _set_up_office(tenant, spec, units, offered, today)
-        _staff(spec, units[spec.unit])
+        _staff(tenant, spec, units[spec.unit])
     # A staff meeting closes Nord for a day in three weeks; its free slots go at once.
     nord = locations["bb-nord"]
     meeting = today + dt.timedelta(days=21)
@@ -150,7 +151,7 @@ def _offices(tenant: Tenant) -> list[_Office]:
                 spec=spec,
                 counters=list(Counter.objects.filter(location=location).order_by("pk")),
                 # org_unit is optional on Location; _set_up_office gave each demo office one.
-                staff=_staff(spec, location.org_unit),  # type: ignore[arg-type]
+                staff=_staff(tenant, spec, location.org_unit),  # type: ignore[arg-type]
                 rules=rules,
                 minutes={
                     o.service_id: o.duration

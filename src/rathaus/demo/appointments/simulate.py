@@ -320,6 +320,7 @@ def _walk_ins(ctx: _Context, office: _Office, day: dt.date, load: float, rows: _
 def _day(ctx: _Context, office: _Office, day: dt.date, rows: _Rows) -> None:
     rng = ctx.rng
     load = WEEKDAY_FACTOR[day.weekday()] * MONTH_FACTOR[day.month - 1] * rng.uniform(0.9, 1.08)
+    load *= ctx.scale
     due = _appointments(ctx, office, day, load, rows)
     _serve_appointments(ctx, office, day, due)
     _walk_ins(ctx, office, day, load, rows, due)

@@ -123,3 +123,4 @@ class _Context:
     expire_after: dt.timedelta  # an online hold expires (BookingPolicy.hold_minutes, + 1 minute)
     no_show_grace: dt.timedelta  # BookingPolicy.no_show_after_minutes
     codes: set[str] = field(default_factory=set)
+    scale: float = 1.0  # of the demo's load (the benchmarks' towns: 0.1)

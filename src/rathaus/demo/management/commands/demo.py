@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django_scopes import scope
 
 from rathaus.core.wall import all_tenants
-from rathaus.demo import appointments, city
+from rathaus.demo import appointments, city, towns
 
 
 class Command(BaseCommand):
@@ -30,6 +30,19 @@ class Command(BaseCommand):
             help="Days of appointments and citizen-office visits to generate; 0 for none "
             "(default: as many as --activity-days).",
         )
+        parser.add_argument(
+            "--towns",
+            type=int,
+            default=0,
+            help="Also build this many towns (Stadt 01 …) for load tests, each with the demo's "
+            "catalogue and --activity-days of activity at --scale of its volume.",
+        )
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=0.1,
+            help="The towns' volume of activity relative to Musterstadt (default %(default)s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
@@ -47,6 +60,10 @@ class Command(BaseCommand):
         progress(f"Musterstadt: citizen offices and {days} days of appointments")
         with scope(tenant=tenant):
             appointments.build(tenant, days=days, progress=progress)
+        for number in range(1, options["towns"] + 1):
+            towns.build_town(
+                number, scale=options["scale"], days=options["activity_days"], progress=progress
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nThe demo city is ready. Logins (password for all: {city.DEMO_PASSWORD}):"
@@ -57,3 +74,8 @@ class Command(BaseCommand):
                 f"  {login.username:<18} {login.first_name} {login.last_name:<10} {login.description}"
             )
         self.stdout.write("  (admin also administers the second tenant Gemeinde Beispieldorf)")
+        if options["towns"]:
+            self.stdout.write(
+                f"  Towns: stadt01 … {towns.town_slug(options['towns'])}, with the logins above "
+                "prefixed by the town, e.g. stadt01.kc.agent"
+            )
