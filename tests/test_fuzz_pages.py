@@ -181,6 +181,9 @@ def build_scene(world, office) -> tuple[dict[str, list[dict]], list[str]]:
         "appointments:kiosk_ticket_pdf": [
             {"pk": location.pk, "token": kiosk, "ticket": tickets[0].pk}
         ],
+        # Without a provider in the scene both answer the way back to the login page.
+        "staffauth:sso_start": [slug],
+        "staffauth:sso_callback": [slug],
     }
     plausible = [
         str(world.service.pk),

@@ -143,7 +143,7 @@ def test_wrong_codes_are_refused_with_a_message_and_throttled(world_a, clock):
     assert "Dieser Code ist ungültig." in first.text
     # Right away, even the right code waits: django-otp's throttling (1, 2, 4 … seconds).
     hurried = client.post("/login/code/", {"code": code_of(device)})
-    assert "Zu viele falsche Codes. Bitte warten Sie 1 Sekunden" in hurried.text
+    assert "Zu viele falsche Codes. Bitte warten Sie 1 Sekunde und" in hurried.text
     assert SECOND_FACTOR_SESSION_KEY not in client.session
     clock.shift(2)
     assert client.post("/login/code/", {"code": code_of(device)})["Location"] == "/"

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.models import ThrottlingMixin
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -48,7 +49,11 @@ def _refuse_unless_allowed(device: ThrottlingMixin) -> None:
         until = (details or {}).get("locked_until") or timezone.now()
         seconds = max(1, int((until - timezone.now()).total_seconds() + 0.999))
         raise ValidationError(
-            _("Too many wrong codes. Please wait %(seconds)d seconds and try again.")
+            ngettext(
+                "Too many wrong codes. Please wait %(seconds)d second and try again.",
+                "Too many wrong codes. Please wait %(seconds)d seconds and try again.",
+                seconds,
+            )
             % {"seconds": seconds},
             code="throttled",
         )

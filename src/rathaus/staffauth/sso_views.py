@@ -68,21 +68,21 @@ def _failed(request: HttpRequest, provider: OidcProvider | None, why: object) ->
     return redirect("login")
 
 
-def sso_start(request: HttpRequest, slug: str) -> HttpResponse:
-    provider = _provider(slug)
+def sso_start(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    provider = _provider(tenant_slug)
     if provider is None:
-        return _failed(request, None, f"no provider for {slug!r}")
-    callback = request.build_absolute_uri(reverse("staffauth:sso_callback", args=[slug]))
+        return _failed(request, None, f"no provider for {tenant_slug!r}")
+    callback = request.build_absolute_uri(reverse("staffauth:sso_callback", args=[tenant_slug]))
     try:
         return _client(provider).authorize_redirect(request, callback)  # type: ignore[no-any-return]
     except (OAuthError, requests.RequestException, ValueError, KeyError) as error:
         return _failed(request, provider, error)
 
 
-def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
-    provider = _provider(slug)
+def sso_callback(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    provider = _provider(tenant_slug)
     if provider is None:
-        return _failed(request, None, f"no provider for {slug!r}")
+        return _failed(request, None, f"no provider for {tenant_slug!r}")
     client = _client(provider)
     try:
         token: dict[str, Any] = client.authorize_access_token(request)
