@@ -30,6 +30,7 @@ from rathaus.contacts.services.calls import call_records_import
 from rathaus.core import services as core_services
 from rathaus.core import tenant_data
 from rathaus.core.models import Event, Membership, Tenant, TenantRemoval
+from rathaus.staffauth import services as staffauth
 from tests.appointments.conftest import MONDAY, at, build_office
 
 PDF = b"%PDF-1.4\n% a letter\n"
@@ -110,14 +111,31 @@ def fill(world, settings) -> None:
             actor=users["tenant_admin"],
         )
         assert contact.services.count() == 1
+        provider = staffauth.oidc_provider_set(
+            tenant=tenant,
+            actor=users["tenant_admin"],
+            name="Anmeldung",
+            issuer=f"https://login.{tenant.slug}.example",
+            client_id="rathaus",
+            client_secret="not-a-real-secret",
+            enabled=True,
+            mappings=[("kc-team", "kc_agent", world.units["kc"])],
+        )
+        staffauth.login_policy_set(
+            tenant=tenant,
+            actor=users["tenant_admin"],
+            second_factor_for_all=True,
+            password_login=True,
+        )
+        staffauth.sso_sign_in(
+            provider=provider,
+            claims={"sub": f"{tenant.slug}-7", "groups": ["kc-team"], "preferred_username": "sso"},
+        )
 
 
-# Tables fill() cannot make rows in yet, each with the reason; the removal test covers them
+# Tables fill() cannot make rows in, each with the reason; the removal test covers them
 # anyway (it walks every table), only its premise "there was something to remove" is weaker.
-NOT_FILLED = {
-    "staffauth": "the staff login app (issue 16, 3) is being built beside this test; its "
-    "tenant tables are found and removed by the same schema walk",
-}
+NOT_FILLED: dict[str, str] = {}
 
 
 def rows_of(tenant: Tenant) -> dict[str, int]:
@@ -203,7 +221,9 @@ def test_the_export_holds_every_row_and_file_of_a_and_nothing_of_b(two_full_tena
         b_events = set(Event.objects.filter(tenant=b.tenant).values_list("pk", flat=True))
     assert not b_events & {row["pk"] for row in data["core.event"]}
     users = {row["fields"]["username"] for row in data["auth.user"]}
-    assert users == {user.username for user in a.users.values()}
+    with scopes_disabled():
+        members = Membership.objects.filter(tenant=a.tenant).values_list("user__username")
+    assert users == {username for (username,) in members} > {u.username for u in a.users.values()}
     assert all("password" not in row["fields"] for row in data["auth.user"])
     assert len(manifest["files"]) == len([n for n in names if n.startswith("files/")]) >= 3
 
@@ -220,6 +240,8 @@ def test_removing_a_leaves_no_row_of_it_anywhere_and_b_as_it_was(
         files_a = tenant_data.tenant_files(a.tenant)
         files_b = tenant_data.tenant_files(b.tenant)
         b_events = set(Event.objects.filter(tenant=b.tenant).values_list("pk", "activity"))
+        only_a = set(Membership.objects.filter(tenant=a.tenant).values_list("user", flat=True))
+        only_a -= set(Membership.objects.filter(tenant=b.tenant).values_list("user", flat=True))
     before_b = rows_of(b.tenant)
     tenant_a_pk = a.tenant.pk
     out = io.StringIO()
@@ -251,7 +273,8 @@ def test_removing_a_leaves_no_row_of_it_anywhere_and_b_as_it_was(
     # The removal outlives the tenant's log: installation-wide, names and counts only.
     record = TenantRemoval.objects.get()
     assert (record.slug, record.ags, record.files) == ("alpha", "05999101", len(files_a))
-    assert record.rows["core.event"] > 0 and record.rows["auth.user"] == len(a.users) - 1
+    assert record.rows["core.event"] > 0 and record.rows["auth.user"] == len(only_a)
+    assert len(only_a) == len(a.users)  # seven of the fixture's eight, and the one from SSO
     assert "erika" not in json.dumps(record.rows).lower()
 
 
