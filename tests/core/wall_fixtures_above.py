@@ -16,17 +16,30 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.backends.signals import connection_created
+
+
+def _lift(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+        )
+        user, superuser = cursor.fetchone()
+        assert not superuser, f"{user} is a superuser: the wall would not be tested"
+        cursor.execute("SELECT set_config('rathaus.tenant', 'all', false)")
+
+
+def _lift_new(sender, connection, **kwargs) -> None:
+    _lift(connection)
 
 
 @pytest.fixture(autouse=True)
 def wall_lifted_for_the_test_body(request):
+    # Also on the connections opened later: a transactional test's connection is closed
+    # after each request, and threads of a test open their own.
     if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("db")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
-            )
-            user, superuser = cursor.fetchone()
-            assert not superuser, f"{user} is a superuser: the wall would not be tested"
-            cursor.execute("SELECT set_config('rathaus.tenant', 'all', false)")
+        _lift(connection)
+        connection_created.connect(_lift_new, dispatch_uid="wall-lifted")
     yield
+    connection_created.disconnect(dispatch_uid="wall-lifted")
