@@ -59,4 +59,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "-m", "rathaus.core.healthcheck"]
 # The same image runs the worker (`rathaus worker`) and one-off commands (`rathaus migrate`):
 # compose.yaml gives each its command; the default is the web server.
-CMD ["gunicorn", "rathaus.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "60"]
+CMD ["gunicorn", "rathaus.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "60", "--no-control-socket"]
