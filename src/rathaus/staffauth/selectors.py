@@ -1,6 +1,6 @@
 """Reads of the staff login. They run before a tenant scope matters (a person may belong to
-several municipalities, and the second factor is one per person), hence scopes_disabled
-with the person as filter."""
+several municipalities, and the second factor is one per person), hence scopes_disabled and
+the database wall lifted (`core.wall.all_tenants`), with the person as filter."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_scopes import scopes_disabled
 
 from rathaus.core.models import Membership, Role, Tenant
+from rathaus.core.wall import all_tenants
 from rathaus.staffauth.models import OidcProvider
 
 # Roles that read citizens' data in bulk: tenant admins (everything, the access log), team
@@ -21,7 +22,7 @@ SECOND_FACTOR_ROLES = (Role.TENANT_ADMIN, Role.TEAM_LEAD, Role.CONTROLLER)
 
 def second_factor_required(user: User) -> bool:
     """True when one of the person's roles, or one of their municipalities, asks for it."""
-    with scopes_disabled():
+    with scopes_disabled(), all_tenants():
         return (
             Membership.objects.filter(user=user)
             .filter(
@@ -42,7 +43,7 @@ def recovery_codes_left(user: User) -> int:
 
 def tenant_refusing_passwords(user: User) -> Tenant | None:
     """A municipality of the person that allows sign-in only through its provider."""
-    with scopes_disabled():
+    with scopes_disabled(), all_tenants():
         return Tenant.objects.filter(
             membership__user=user, loginpolicy__password_login=False
         ).first()
@@ -50,7 +51,7 @@ def tenant_refusing_passwords(user: User) -> Tenant | None:
 
 def providers_for_login() -> list[OidcProvider]:
     """The enabled providers, one per municipality that has one, for the login page."""
-    with scopes_disabled():
+    with scopes_disabled(), all_tenants():
         return list(
             OidcProvider.objects.filter(enabled=True)
             .select_related("tenant")

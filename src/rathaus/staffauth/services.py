@@ -22,6 +22,8 @@ from django_scopes import scopes_disabled
 from rathaus.core.events import Activity, Json, event_append
 from rathaus.core.models import Membership, OrgUnit, Tenant
 from rathaus.core.services import membership_grant
+from rathaus.core.tenancy import tenant_context
+from rathaus.core.wall import all_tenants
 from rathaus.staffauth import events, selectors
 from rathaus.staffauth.models import GroupMapping, LoginPolicy, OidcIdentity, OidcProvider
 
@@ -30,10 +32,13 @@ CODE_DIGITS = 6
 
 
 def _append_for_person(user: User, activity: Activity, payload: dict[str, Json]) -> None:
-    with scopes_disabled():
+    with scopes_disabled(), all_tenants():
         tenants = list(Tenant.objects.filter(membership__user=user).distinct())
-    for tenant in tenants:
-        event_append(tenant=tenant, activity=activity, subject=user, actor=user, payload=payload)
+    for tenant in tenants:  # each municipality's rows under its own wall
+        with tenant_context(tenant):
+            event_append(
+                tenant=tenant, activity=activity, subject=user, actor=user, payload=payload
+            )
 
 
 def totp_device_pending(*, user: User) -> TOTPDevice:

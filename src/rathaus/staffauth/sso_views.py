@@ -24,6 +24,7 @@ from joserfc.errors import JoseError
 
 from rathaus.core.middleware import SESSION_TENANT_KEY
 from rathaus.core.tenancy import tenant_context
+from rathaus.core.wall import all_tenants
 from rathaus.staffauth import services
 from rathaus.staffauth.middleware import SECOND_FACTOR_SESSION_KEY
 from rathaus.staffauth.models import OidcProvider
@@ -34,7 +35,7 @@ TIMEOUT_SECONDS = 10
 
 
 def _provider(slug: str) -> OidcProvider | None:
-    with scopes_disabled():
+    with scopes_disabled(), all_tenants():
         return (
             OidcProvider.objects.filter(tenant__slug=slug, enabled=True)
             .select_related("tenant")
