@@ -2,7 +2,6 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.deconstruct import deconstructible
@@ -87,19 +86,6 @@ def limit_dates(form: forms.BaseForm, *, past: int, future: int, fields: list[st
             )
         else:
             field.widget.attrs.update({"min": f"{first:%Y-%m-%d}", "max": f"{last:%Y-%m-%d}"})
-
-
-class LoginForm(AuthenticationForm):
-    """The standard login form; axes needs the request, which AuthenticationForm passes on."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["username"].widget.attrs.update(
-            {"autocomplete": "username", "class": "kern-form-input__input"}
-        )
-        self.fields["password"].widget.attrs.update(
-            {"autocomplete": "current-password", "class": "kern-form-input__input"}
-        )
 
 
 class AccessLogFilter(forms.Form):

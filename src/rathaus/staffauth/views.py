@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from rathaus.core.http import acting_staff, next_url
 from rathaus.staffauth import selectors, services
-from rathaus.staffauth.forms import CodeForm, EnrolForm, StaffLoginForm, add_error
+from rathaus.staffauth.forms import CodeForm, StaffLoginForm, add_error
 from rathaus.staffauth.middleware import SECOND_FACTOR_SESSION_KEY, session_confirmed
 
 
@@ -76,7 +76,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if selectors.totp_device_of(user) is not None and not session_confirmed(request):
         return redirect("staffauth:verify")  # replacing an app needs the current one first
     device = services.totp_device_pending(user=user)
-    form = EnrolForm(request.POST or None)
+    form = CodeForm(
+        request.POST or None,
+        label=_("Code from the app"),
+        help_text=_("The 6-digit code the app shows after you added Rathaus."),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             codes = services.totp_enrol(user=user, device=device, code=form.cleaned_data["code"])
